@@ -1,0 +1,296 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"wirewatch/news"
+)
+
+func TestPhasedEverySpreadsAndKeepsPhase(t *testing.T) {
+	a, err := Schedule{Every: 10 * time.Minute}.compile("un-news")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Schedule{Every: 10 * time.Minute}.compile("bbc-asia")
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	na, nb := a.Next(now), b.Next(now)
+	if na.Equal(nb) {
+		t.Errorf("two sources fire at the same instant %v; want spread", na)
+	}
+	for _, n := range []time.Time{na, nb} {
+		if !n.After(now) || n.Sub(now) > 10*time.Minute {
+			t.Errorf("next %v not within (now, now+10m]", n)
+		}
+	}
+	// Successive runs are exactly one period apart, and the phase is stable.
+	if got := a.Next(na).Sub(na); got != 10*time.Minute {
+		t.Errorf("period = %v, want 10m", got)
+	}
+	a2, _ := Schedule{Every: 10 * time.Minute}.compile("un-news")
+	if !a2.Next(now).Equal(na) {
+		t.Error("phase differs between compiles; want stable across restarts")
+	}
+}
+
+func TestCronScheduleOffsetStaysWithinWindow(t *testing.T) {
+	s, err := Schedule{Cron: "*/15 * * * *"}.compile("ohchr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 27, 10, 1, 0, 0, time.UTC)
+	next := s.Next(now)
+	mark := time.Date(2026, 11, 27, 10, 15, 0, 0, time.UTC)
+	if next.Before(mark) || next.Sub(mark) >= 30*time.Second {
+		t.Errorf("next = %v, want within 30s after %v", next, mark)
+	}
+}
+
+func TestScheduleValidation(t *testing.T) {
+	bad := []Schedule{
+		{Every: 500 * time.Millisecond},
+		{Cron: "every tuesday"},
+		{Cron: "* * * *"},
+		{Every: time.Minute, Cron: "* * * * *"},
+	}
+	for _, s := range bad {
+		if err := s.Validate(); err == nil {
+			t.Errorf("%+v: want error", s)
+		}
+	}
+	for _, s := range []Schedule{{}, {Every: time.Second}, {Cron: "@hourly"}, {Cron: "CRON_TZ=Europe/London 0 8 * * *"}} {
+		if err := s.Validate(); err != nil {
+			t.Errorf("%+v: %v", s, err)
+		}
+	}
+	_, err := NewScheduler(NewPoller(PollerConfig{}), []Job{{Source: news.Source{ID: "x"}, Schedule: Schedule{Cron: "nope"}}}, nil)
+	if err == nil || !strings.Contains(err.Error(), `source "x"`) {
+		t.Errorf("NewScheduler error = %v, want it to name the source", err)
+	}
+}
+
+// memStore is an in-memory Store: enough to test the poll logic in isolation
+// (the real SQLite store is exercised end to end in cmd/wirewatch).
+type memStore struct {
+	mu     sync.Mutex
+	states map[string]news.SourceState
+	items  map[string]news.Item
+	polls  []news.PollResult
+}
+
+func newMemStore() *memStore {
+	return &memStore{states: map[string]news.SourceState{}, items: map[string]news.Item{}}
+}
+
+func (m *memStore) SourceState(_ context.Context, id string) (news.SourceState, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := m.states[id]
+	st.SourceID = id
+	return st, nil
+}
+
+func (m *memStore) SaveSourceState(_ context.Context, st news.SourceState) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.states[st.SourceID] = st
+	return nil
+}
+
+func (m *memStore) UnseenItems(_ context.Context, ids []string) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, id := range ids {
+		if _, ok := m.items[id]; !ok {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) SavePoll(_ context.Context, p news.PollResult) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.states[p.State.SourceID] = p.State
+	for _, it := range p.Items {
+		m.items[it.ID] = it
+	}
+	m.polls = append(m.polls, p)
+	return len(p.Deliveries), nil
+}
+
+type feedFetcher struct {
+	mu    sync.Mutex
+	items []news.Item
+	err   error
+	reqs  []news.FetchRequest
+	block chan struct{}
+}
+
+func (f *feedFetcher) Fetch(_ context.Context, req news.FetchRequest) (news.FetchResult, error) {
+	if f.block != nil {
+		<-f.block
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reqs = append(f.reqs, req)
+	if f.err != nil {
+		return news.FetchResult{}, f.err
+	}
+	if req.ETag == "v1" && len(f.items) == 1 {
+		return news.FetchResult{NotModified: true, ETag: "v1"}, nil
+	}
+	return news.FetchResult{ETag: "v1", FeedTitle: "Wire", Items: append([]news.Item(nil), f.items...)}, nil
+}
+
+// wordMatcher matches items whose title contains "Xinjiang".
+type wordMatcher struct{}
+
+func (wordMatcher) Match(it news.Item, now time.Time) []news.Match {
+	if strings.Contains(it.Title, "Xinjiang") {
+		return []news.Match{{TopicID: "xj", ItemID: it.ID, Terms: []string{"Xinjiang"}, MatchedAt: now}}
+	}
+	return nil
+}
+
+type countNotifier struct{ n int }
+
+func (c *countNotifier) Notify() { c.n++ }
+
+func item(src, key, title string) news.Item {
+	return news.Item{ID: news.ItemID(src, key), SourceID: src, Key: key, Title: title}
+}
+
+func TestPollBaselineThenAlerts(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore()
+	f := &feedFetcher{items: []news.Item{item("wire", "1", "Xinjiang report delayed")}}
+	notes := &countNotifier{}
+	hooks := []news.Webhook{{ID: "desk"}, {ID: "sports", Topics: []string{"football"}}}
+	p := NewPoller(PollerConfig{Fetcher: f, Matcher: wordMatcher{}, Store: st, Notifier: notes, Webhooks: hooks})
+	src := news.Source{ID: "wire", URL: "http://wire.example/feed"}
+
+	rep, err := p.Poll(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Baseline || rep.Matches != 1 || rep.Deliveries != 0 {
+		t.Fatalf("first poll = %+v, want baseline with 1 match and 0 deliveries", rep)
+	}
+	if !st.polls[0].Matches[0].Baseline {
+		t.Error("baseline match not flagged Baseline")
+	}
+
+	// Second poll: 304 thanks to the stored ETag.
+	rep, err = p.Poll(ctx, src)
+	if err != nil || !rep.NotModified {
+		t.Fatalf("second poll = %+v, %v; want not modified", rep, err)
+	}
+	if got := f.reqs[1].ETag; got != "v1" {
+		t.Errorf("conditional GET sent ETag %q, want v1", got)
+	}
+
+	// Third poll: a new matching item and a non-matching one.
+	f.items = append(f.items, item("wire", "2", "Xinjiang: UN rights office responds"), item("wire", "3", "Football results"))
+	rep, err = p.Poll(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Baseline || rep.New != 2 || rep.Matches != 1 || rep.Deliveries != 1 {
+		t.Fatalf("third poll = %+v, want 2 new, 1 match, 1 delivery (desk only)", rep)
+	}
+	d := st.polls[len(st.polls)-1].Deliveries[0]
+	if d.WebhookID != "desk" || d.ID != news.DeliveryID(news.EventMatchCreated, "xj", d.ItemID, "desk") {
+		t.Errorf("delivery = %+v", d)
+	}
+	if notes.n != 1 {
+		t.Errorf("notified %d times, want 1", notes.n)
+	}
+}
+
+func TestPollFailureIsRecordedAndReturned(t *testing.T) {
+	st := newMemStore()
+	f := &feedFetcher{err: errors.New("http 503")}
+	p := NewPoller(PollerConfig{Fetcher: f, Matcher: wordMatcher{}, Store: st})
+	for i := 1; i <= 2; i++ {
+		if _, err := p.Poll(context.Background(), news.Source{ID: "s", URL: "http://x"}); err == nil {
+			t.Fatal("want error")
+		}
+		if got := st.states["s"]; got.Failures != i || got.LastError != "http 503" || got.Baselined {
+			t.Errorf("after %d failures state = %+v", i, got)
+		}
+	}
+}
+
+func TestPollRefusesConcurrentPollOfSameSource(t *testing.T) {
+	f := &feedFetcher{block: make(chan struct{})}
+	p := NewPoller(PollerConfig{Fetcher: f, Matcher: wordMatcher{}, Store: newMemStore()})
+	src := news.Source{ID: "s", URL: "http://x"}
+	done := make(chan error)
+	go func() { _, err := p.Poll(context.Background(), src); done <- err }()
+	// Wait until the first poll holds the source.
+	for !func() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.running["s"] }() {
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := p.Poll(context.Background(), src); !errors.Is(err, ErrBusy) {
+		t.Errorf("concurrent poll err = %v, want ErrBusy", err)
+	}
+	close(f.block)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+type panicMatcher struct{}
+
+func (panicMatcher) Match(news.Item, time.Time) []news.Match { panic("matcher bug") }
+
+func TestPollRecoversFromPanic(t *testing.T) {
+	f := &feedFetcher{items: []news.Item{item("s", "1", "x")}}
+	p := NewPoller(PollerConfig{Fetcher: f, Matcher: panicMatcher{}, Store: newMemStore()})
+	_, err := p.Poll(context.Background(), news.Source{ID: "s", URL: "http://x"})
+	if err == nil || !strings.Contains(err.Error(), "panic") {
+		t.Fatalf("err = %v, want recovered panic", err)
+	}
+	// The source is released: a later poll is not refused as busy.
+	if _, err := p.Poll(context.Background(), news.Source{ID: "s", URL: "http://x"}); errors.Is(err, ErrBusy) {
+		t.Fatal("source stayed locked after panic")
+	}
+}
+
+func TestSchedulerPollsOverdueSourceSoonAndStops(t *testing.T) {
+	st := newMemStore()
+	f := &feedFetcher{items: []news.Item{item("s", "1", "Xinjiang")}}
+	p := NewPoller(PollerConfig{Fetcher: f, Matcher: wordMatcher{}, Store: st})
+	s, err := NewScheduler(p, []Job{{Source: news.Source{ID: "s", URL: "http://x"}, Schedule: Schedule{Every: time.Hour}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- s.Run(ctx) }()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		st.mu.Lock()
+		n := len(st.polls)
+		st.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a never-polled source was not polled soon after start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("scheduler did not stop")
+	}
+}
