@@ -1,0 +1,455 @@
+package alert
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"wirewatch/news"
+)
+
+// Event is the documented JSON payload (format "json"). It is flat rather
+// than nested under "data", which the Standard Webhooks spec allows, so a
+// receiver reads event.item.title instead of event.data.item.title.
+type Event struct {
+	// Type is the event type, "match.created".
+	Type string `json:"type"`
+	// ID is the delivery id, equal to the webhook-id header: stable across
+	// retries, so receivers can drop repeats.
+	ID string `json:"id"`
+	// Timestamp is when the match was made, not when this attempt was sent,
+	// so it is the same on every retry.
+	Timestamp time.Time `json:"timestamp"`
+	Topic     struct {
+		ID    string `json:"id"`
+		Title string `json:"title"`
+	} `json:"topic"`
+	Item struct {
+		ID        string    `json:"id"`
+		Title     string    `json:"title"`
+		Link      string    `json:"link"`
+		Summary   string    `json:"summary"`
+		Published time.Time `json:"published"`
+		Source    struct {
+			ID    string `json:"id"`
+			Title string `json:"title"`
+		} `json:"source"`
+	} `json:"item"`
+	MatchedTerms []string `json:"matched_terms"`
+	Score        float64  `json:"score"`
+	Snippet      string   `json:"snippet"`
+}
+
+// Caps on feed text in the JSON event. The spec recommends payloads well
+// under 20 kB; a feed that stuffs a whole article into its summary should
+// not make every alert huge. Lengths count UTF-16 code units (see width).
+const (
+	maxEventTitle   = 1000
+	maxEventSummary = 4000
+	maxEventSnippet = 1000
+)
+
+// NewEvent builds the JSON event of an alert. It reads only stored data (no
+// clock), so every retry of a delivery renders byte-identical bodies. Feed
+// text is made valid UTF-8 and capped; an alert with a NaN score still
+// renders (score 0) instead of failing to marshal.
+func NewEvent(a news.Alert) Event {
+	var e Event
+	e.Type = a.Delivery.EventType
+	if e.Type == "" {
+		e.Type = news.EventMatchCreated
+	}
+	e.ID = a.Delivery.ID
+	e.Timestamp = a.Entry.Match.MatchedAt
+	if e.Timestamp.IsZero() {
+		e.Timestamp = a.Delivery.CreatedAt
+	}
+	e.Timestamp = e.Timestamp.UTC()
+
+	e.Topic.ID = firstNonEmpty(a.Topic.ID, a.Delivery.TopicID, a.Entry.Match.TopicID)
+	e.Topic.Title = clean(a.Topic.Title)
+
+	it := a.Entry.Item
+	e.Item.ID = firstNonEmpty(it.ID, a.Delivery.ItemID, a.Entry.Match.ItemID)
+	e.Item.Title = truncate(clean(it.Title), maxEventTitle)
+	e.Item.Link = clean(it.Link)
+	e.Item.Summary = truncate(clean(it.Summary), maxEventSummary)
+	e.Item.Published = it.Published.UTC()
+	e.Item.Source.ID = it.SourceID
+	e.Item.Source.Title = clean(a.Entry.SourceTitle)
+
+	e.MatchedTerms = make([]string, 0, len(a.Entry.Match.Terms))
+	for _, t := range a.Entry.Match.Terms {
+		e.MatchedTerms = append(e.MatchedTerms, clean(t))
+	}
+	e.Score = a.Entry.Match.Score
+	if math.IsNaN(e.Score) || math.IsInf(e.Score, 0) {
+		e.Score = 0
+	}
+	e.Snippet = truncate(clean(a.Entry.Match.Snippet), maxEventSnippet)
+	return e
+}
+
+// Formats lists the supported format names (for config validation).
+func Formats() []string { return []string{"json", "slack", "discord"} }
+
+// Render builds the request body for a format: "json" (Event), "slack" (an
+// incoming-webhook Block Kit message) or "discord" (an execute-webhook
+// message with one embed). All three are JSON. Unknown formats are an error.
+func Render(format string, a news.Alert) (body []byte, contentType string, err error) {
+	e := NewEvent(a)
+	var v any
+	switch format {
+	case "json":
+		v = e
+	case "slack":
+		v = slackMessage(e)
+	case "discord":
+		v = discordMessage(e)
+	default:
+		return nil, "", fmt.Errorf("alert: unknown format %q (want one of %s)", format, strings.Join(Formats(), ", "))
+	}
+	body, err = marshal(v)
+	if err != nil {
+		return nil, "", fmt.Errorf("alert: render %s: %w", format, err)
+	}
+	return body, "application/json", nil
+}
+
+// marshal encodes compact JSON without HTML escaping: the bodies go to
+// JSON APIs, never into HTML, and "&" stays readable in golden files.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// ---- Slack ---------------------------------------------------------------
+
+// Slack Block Kit limits; a message over any of them is refused with a 400,
+// which would turn one long headline into a permanently failed delivery.
+const (
+	slackHeaderMax  = 150
+	slackSectionMax = 3000
+	slackFieldMax   = 2000
+	slackTextMax    = 3000 // top-level fallback text; Slack truncates at 40k but notifications show far less
+	slackTitleMax   = 500
+	slackSourceMax  = 300
+)
+
+type slackText struct {
+	Type     string `json:"type"`
+	Text     string `json:"text"`
+	Emoji    bool   `json:"emoji,omitempty"`
+	Verbatim bool   `json:"verbatim,omitempty"`
+}
+
+type slackBlock struct {
+	Type     string      `json:"type"`
+	Text     *slackText  `json:"text,omitempty"`
+	Fields   []slackText `json:"fields,omitempty"`
+	Elements []slackText `json:"elements,omitempty"`
+}
+
+type slackPayload struct {
+	Text        string       `json:"text"`
+	Blocks      []slackBlock `json:"blocks"`
+	UnfurlLinks bool         `json:"unfurl_links"`
+	UnfurlMedia bool         `json:"unfurl_media"`
+}
+
+// mrkdwn returns a mrkdwn text object. verbatim stops Slack from turning
+// feed text such as "@channel" or "#general" into mentions and links; the
+// explicit <url|title> markup we write still works.
+func mrkdwn(s string) slackText { return slackText{Type: "mrkdwn", Text: s, Verbatim: true} }
+
+// slackEscape is Slack's escaping rule: &, < and > become entities so that
+// feed text can never form <!everyone>, <@U123> or <url|label> markup.
+func slackEscape(r rune) string {
+	switch r {
+	case '&':
+		return "&amp;"
+	case '<':
+		return "&lt;"
+	case '>':
+		return "&gt;"
+	}
+	return string(r)
+}
+
+// slackURL makes a link safe inside <url|label>: "|" and ">" would end the
+// URL early, so they (and "<" and spaces) are percent-encoded, and "&" is
+// entity-escaped as Slack expects everywhere in message text.
+var slackURLReplacer = strings.NewReplacer("|", "%7C", "<", "%3C", ">", "%3E", " ", "%20", "&", "&amp;")
+
+func slackMessage(e Event) slackPayload {
+	topic := oneLine(firstNonEmpty(e.Topic.Title, e.Topic.ID))
+	title := oneLine(firstNonEmpty(e.Item.Title, e.Item.Link, "(untitled)"))
+	source := oneLine(firstNonEmpty(e.Item.Source.Title, e.Item.Source.ID))
+
+	headline := "*" + escTruncate(title, slackTitleMax, slackEscape) + "*"
+	if link, ok := safeLink(e.Item.Link); ok {
+		headline = "*<" + slackURLReplacer.Replace(link) + "|" + escTruncate(title, slackTitleMax, slackEscape) + ">*"
+	}
+	blocks := []slackBlock{
+		{Type: "header", Text: &slackText{
+			// plain_text is not parsed for markup, so it is not escaped.
+			Type: "plain_text", Text: truncate("🔔 "+topic, slackHeaderMax), Emoji: true,
+		}},
+		{Type: "section", Text: ptr(mrkdwn(headline))},
+	}
+
+	ctx := escTruncate(source, slackSourceMax, slackEscape)
+	if !e.Item.Published.IsZero() {
+		// <!date^...> renders in each reader's own time zone; the text after
+		// "|" is the fallback for clients that cannot.
+		p := e.Item.Published
+		date := fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>", p.Unix(), p.Format("2006-01-02 15:04 UTC"))
+		if ctx != "" {
+			ctx += " · "
+		}
+		ctx += date
+	}
+	if ctx != "" {
+		blocks = append(blocks, slackBlock{Type: "context", Elements: []slackText{mrkdwn(ctx)}})
+	}
+
+	if snip := oneLine(firstNonEmpty(e.Snippet, e.Item.Summary)); snip != "" {
+		// The leading ">" is mrkdwn's quote marker, deliberately unescaped.
+		blocks = append(blocks, slackBlock{Type: "section", Text: ptr(mrkdwn("> " + escTruncate(snip, slackSectionMax-2, slackEscape)))})
+	}
+
+	var fields []slackText
+	if len(e.MatchedTerms) > 0 {
+		const label = "*Matched terms*\n"
+		terms := oneLine(strings.Join(e.MatchedTerms, ", "))
+		fields = append(fields, mrkdwn(label+escTruncate(terms, slackFieldMax-width(label), slackEscape)))
+	}
+	fields = append(fields, mrkdwn("*Score*\n"+formatScore(e.Score)))
+	blocks = append(blocks, slackBlock{Type: "section", Fields: fields})
+
+	fallback := "New match for " + topic + ": " + title
+	if source != "" {
+		fallback += " (" + source + ")"
+	}
+	return slackPayload{
+		Text:   escTruncate(fallback, slackTextMax, slackEscape),
+		Blocks: blocks,
+	}
+}
+
+// ---- Discord -------------------------------------------------------------
+
+// Discord embed limits (characters; we count UTF-16 code units, which is
+// never fewer than code points, so both interpretations stay within).
+// Discord answers 400 to a message over any of them.
+const (
+	discordTitleMax       = 256
+	discordDescriptionMax = 4096
+	discordFieldNameMax   = 256
+	discordFieldValueMax  = 1024
+	discordFooterMax      = 2048
+	discordEmbedTotalMax  = 6000
+	discordContentMax     = 2000
+	discordURLMax         = 2048
+	discordColor          = 0x2B6CB0
+)
+
+type discordField struct {
+	Name   string `json:"name"`
+	Value  string `json:"value"`
+	Inline bool   `json:"inline"`
+}
+
+type discordFooter struct {
+	Text string `json:"text"`
+}
+
+type discordEmbed struct {
+	Title       string         `json:"title,omitempty"`
+	URL         string         `json:"url,omitempty"`
+	Description string         `json:"description,omitempty"`
+	Timestamp   string         `json:"timestamp,omitempty"`
+	Color       int            `json:"color"`
+	Fields      []discordField `json:"fields,omitempty"`
+	Footer      *discordFooter `json:"footer,omitempty"`
+}
+
+type discordAllowedMentions struct {
+	Parse []string `json:"parse"`
+}
+
+type discordPayload struct {
+	Content         string                 `json:"content"`
+	Embeds          []discordEmbed         `json:"embeds"`
+	AllowedMentions discordAllowedMentions `json:"allowed_mentions"`
+}
+
+// discordEscape backslash-escapes Discord markdown so feed text renders as
+// written and cannot form masked links ([text](url)), spoilers, code
+// blocks or mention syntax. Discord drops the backslash before any
+// punctuation, so over-escaping is invisible.
+func discordEscape(r rune) string {
+	switch r {
+	case '\\', '*', '_', '~', '`', '|', '<', '>', '[', ']', '(', ')', '#', '@':
+		return `\` + string(r)
+	}
+	return string(r)
+}
+
+func discordMessage(e Event) discordPayload {
+	topic := oneLine(firstNonEmpty(e.Topic.Title, e.Topic.ID))
+	title := oneLine(firstNonEmpty(e.Item.Title, e.Item.Link, "(untitled)"))
+	source := oneLine(firstNonEmpty(e.Item.Source.Title, e.Item.Source.ID))
+
+	em := discordEmbed{
+		// Embed titles do not render links or mentions: left unescaped.
+		Title: truncate(title, discordTitleMax),
+		Color: discordColor,
+	}
+	if link, ok := safeLink(e.Item.Link); ok && width(link) <= discordURLMax {
+		// Discord refuses the whole message if url is not a valid http(s)
+		// URL, so anything else is left out rather than risk a 400.
+		em.URL = link
+	}
+	if !e.Item.Published.IsZero() {
+		em.Timestamp = e.Item.Published.Format(time.RFC3339)
+	}
+	addField := func(name, value string, inline bool) {
+		if value == "" {
+			return // Discord rejects empty field values
+		}
+		em.Fields = append(em.Fields, discordField{
+			Name:   truncate(name, discordFieldNameMax),
+			Value:  escTruncate(value, discordFieldValueMax, discordEscape),
+			Inline: inline,
+		})
+	}
+	addField("Topic", topic, true)
+	addField("Source", source, true)
+	addField("Matched terms", oneLine(strings.Join(e.MatchedTerms, ", ")), false)
+	addField("Score", formatScore(e.Score), true)
+	em.Footer = &discordFooter{Text: truncate("wirewatch · "+e.ID, discordFooterMax)}
+
+	// The description gets what the 6000-character embed total leaves.
+	used := width(em.Title) + width(em.Footer.Text)
+	for _, f := range em.Fields {
+		used += width(f.Name) + width(f.Value)
+	}
+	budget := min(discordDescriptionMax, discordEmbedTotalMax-used)
+	if snip := oneLine(firstNonEmpty(e.Snippet, e.Item.Summary)); snip != "" && budget > 1 {
+		em.Description = escTruncate(snip, budget, discordEscape)
+	}
+
+	content := "🔔 New match for **" + escTruncate(topic, 200, discordEscape) + "**: " + escTruncate(title, 300, discordEscape)
+	return discordPayload{
+		Content: truncate(content, discordContentMax),
+		Embeds:  []discordEmbed{em},
+		// An empty parse list means no @everyone, @here, role or user ping,
+		// whatever the feed text says.
+		AllowedMentions: discordAllowedMentions{Parse: []string{}},
+	}
+}
+
+// ---- text helpers --------------------------------------------------------
+
+func ptr[T any](v T) *T { return &v }
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if strings.TrimSpace(s) != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// clean makes feed text valid UTF-8 (bytes from a third-party server may
+// not be) so truncation and JSON encoding see whole runes.
+func clean(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+
+// oneLine collapses all whitespace, newlines included, to single spaces:
+// chat formats put feed text inside one line of markup.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func formatScore(f float64) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		f = 0
+	}
+	return strconv.FormatFloat(f, 'f', 2, 64)
+}
+
+// safeLink returns link if it is an absolute http(s) URL: the only kind a
+// chat client should be asked to open.
+func safeLink(link string) (string, bool) {
+	link = strings.TrimSpace(link)
+	u, err := url.Parse(link)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", false
+	}
+	return link, true
+}
+
+// runeWidth counts a rune in UTF-16 code units, the unit JavaScript-based
+// limits (Discord, Slack) are most likely measured in; it is never less
+// than the code point count.
+func runeWidth(r rune) int {
+	if r >= 0x10000 {
+		return 2
+	}
+	return 1
+}
+
+func width(s string) int {
+	n := 0
+	for _, r := range s {
+		n += runeWidth(r)
+	}
+	return n
+}
+
+const ellipsis = "…"
+
+// truncate shortens s to at most limit units (see width), cutting on a rune
+// boundary and ending with "…" when anything was cut.
+func truncate(s string, limit int) string {
+	return escTruncate(s, limit, nil)
+}
+
+// escTruncate escapes s rune by rune with esc (nil: no escaping) and keeps
+// the escaped result within limit units, so an escape sequence is never
+// cut in half and the limit holds for what is actually sent.
+func escTruncate(s string, limit int, esc func(rune) string) string {
+	if limit <= 0 {
+		return ""
+	}
+	var b strings.Builder
+	n := 0
+	// fit is how much of b still leaves room for the one-unit ellipsis.
+	fit := 0
+	for _, r := range s {
+		p := string(r)
+		if esc != nil {
+			p = esc(r)
+		}
+		w := width(p)
+		if n+w > limit {
+			return strings.TrimRight(b.String()[:fit], " ") + ellipsis
+		}
+		b.WriteString(p)
+		n += w
+		if n <= limit-1 {
+			fit = b.Len()
+		}
+	}
+	return b.String()
+}
