@@ -1,0 +1,65 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"wirewatch/news"
+)
+
+// benchPoll is poll number n of source s1: batch new items, each matching
+// two topics, with one delivery per non-baseline match.
+func benchPoll(n, batch int) news.PollResult {
+	p := news.PollResult{State: testState("s1")}
+	for k := range batch {
+		it := testItem("s1", fmt.Sprintf("item-%d-%d", n, k), at(time.Duration(n*batch+k)*time.Second))
+		p.Items = append(p.Items, it)
+		for _, topic := range []string{"t1", "t2"} {
+			m := testMatch(topic, it, it.FetchedAt, false)
+			p.Matches = append(p.Matches, m)
+			p.Deliveries = append(p.Deliveries, testDelivery("w1", m, it.FetchedAt))
+		}
+	}
+	return p
+}
+
+func BenchmarkSavePoll(b *testing.B) {
+	ctx := context.Background()
+	s := openSQLiteAt(b, filepath.Join(b.TempDir(), "w.db"))
+	polls := make([]news.PollResult, b.N)
+	for i := range polls {
+		polls[i] = benchPoll(i, 20)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if n, err := s.SavePoll(ctx, polls[i]); err != nil || n != 40 {
+			b.Fatalf("SavePoll = %d, %v", n, err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*20), "µs/item")
+}
+
+func BenchmarkTopicEntries(b *testing.B) {
+	ctx := context.Background()
+	s := openSQLiteAt(b, filepath.Join(b.TempDir(), "w.db"))
+	const stored, batch = 10000, 500
+	for n := range stored / batch {
+		p := benchPoll(n, batch)
+		p.Deliveries = nil
+		if _, err := s.SavePoll(ctx, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		es, err := s.TopicEntries(ctx, "t1", 50)
+		if err != nil || len(es) != 50 {
+			b.Fatalf("TopicEntries = %d, %v", len(es), err)
+		}
+	}
+}

@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// migration is one versioned schema change. Versions start at 1 and increase
+// by one; a released migration is never edited, only followed by another.
+type migration struct {
+	version int
+	name    string
+	stmts   []string
+}
+
+// sqliteMigrations is the SQLite schema. The column types (TEXT, BIGINT,
+// DOUBLE PRECISION, BOOLEAN) are spelled so that the same DDL reads the same
+// in PostgreSQL; only the index NULL ordering would differ there.
+//
+// Times are unix milliseconds (NULL = zero time). Lists and hits are JSON
+// text (NULL = nil). See the package documentation.
+var sqliteMigrations = []migration{
+	{version: 1, name: "initial schema", stmts: []string{
+		`CREATE TABLE sources (
+			id            TEXT PRIMARY KEY,
+			url           TEXT NOT NULL DEFAULT '',
+			title         TEXT NOT NULL DEFAULT '',
+			etag          TEXT NOT NULL DEFAULT '',
+			last_modified TEXT NOT NULL DEFAULT '',
+			baselined     BOOLEAN NOT NULL DEFAULT FALSE,
+			last_poll     BIGINT,
+			last_success  BIGINT,
+			last_error    TEXT NOT NULL DEFAULT '',
+			failures      BIGINT NOT NULL DEFAULT 0
+		)`,
+		`CREATE TABLE items (
+			id         TEXT PRIMARY KEY,
+			source_id  TEXT NOT NULL REFERENCES sources (id),
+			item_key   TEXT NOT NULL DEFAULT '',
+			title      TEXT NOT NULL DEFAULT '',
+			link       TEXT NOT NULL DEFAULT '',
+			summary    TEXT NOT NULL DEFAULT '',
+			content    TEXT NOT NULL DEFAULT '',
+			authors    TEXT,
+			categories TEXT,
+			published  BIGINT,
+			updated    BIGINT,
+			fetched_at BIGINT
+		)`,
+		`CREATE INDEX items_source ON items (source_id)`,
+		`CREATE INDEX items_published ON items (published)`,
+		// item_published copies items.published (items are never updated
+		// once stored) so that one index serves a topic feed's whole ORDER
+		// BY without touching items for rows that are not returned.
+		`CREATE TABLE matches (
+			topic_id       TEXT NOT NULL,
+			item_id        TEXT NOT NULL REFERENCES items (id),
+			item_published BIGINT,
+			terms          TEXT,
+			hits           TEXT,
+			score          DOUBLE PRECISION,
+			snippet        TEXT NOT NULL DEFAULT '',
+			matched_at     BIGINT,
+			baseline       BOOLEAN NOT NULL DEFAULT FALSE,
+			PRIMARY KEY (topic_id, item_id)
+		)`,
+		// SQLite sorts NULLs first ascending, so DESC here is NULLS LAST,
+		// which is what TopicEntries asks for.
+		`CREATE INDEX matches_topic_order ON matches (topic_id, item_published DESC, matched_at DESC, item_id)`,
+		// leased_until is the outbox lease: a claimed row is invisible to
+		// other claimers until it expires. finished_at records when a row
+		// left pending (delivered, failed or dead).
+		`CREATE TABLE deliveries (
+			id           TEXT PRIMARY KEY,
+			webhook_id   TEXT NOT NULL,
+			event_type   TEXT NOT NULL,
+			topic_id     TEXT NOT NULL,
+			item_id      TEXT NOT NULL,
+			status       TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed', 'dead')),
+			attempts     BIGINT NOT NULL DEFAULT 0,
+			next_attempt BIGINT,
+			leased_until BIGINT,
+			last_error   TEXT NOT NULL DEFAULT '',
+			created_at   BIGINT NOT NULL,
+			delivered_at BIGINT,
+			finished_at  BIGINT,
+			FOREIGN KEY (topic_id, item_id) REFERENCES matches (topic_id, item_id)
+		)`,
+		`CREATE INDEX deliveries_queue ON deliveries (webhook_id, status, created_at, id)`,
+		`CREATE INDEX deliveries_status ON deliveries (status, created_at, id)`,
+		`CREATE INDEX deliveries_created ON deliveries (created_at, id)`,
+	}},
+}
+
+// migrate brings db up to the last of ms. Each migration runs in its own
+// transaction together with its schema_migrations row, so it is applied
+// entirely or not at all, and two processes opening the same database at
+// once apply it once (the second sees the row when it gets the write lock).
+func migrate(ctx context.Context, db *sql.DB, ms []migration) error {
+	for i, m := range ms {
+		if m.version != i+1 {
+			return fmt.Errorf("migrations: version %d at position %d, want %d", m.version, i, i+1)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    BIGINT PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at BIGINT NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("migrations: create schema_migrations: %w", err)
+	}
+	var newest sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&newest); err != nil {
+		return fmt.Errorf("migrations: read version: %w", err)
+	}
+	if newest.Int64 > int64(len(ms)) {
+		// A newer binary migrated this file; running old code against the
+		// new schema could corrupt it.
+		return fmt.Errorf("migrations: database is at version %d, this build knows only %d", newest.Int64, len(ms))
+	}
+	for _, m := range ms {
+		if int64(m.version) <= newest.Int64 {
+			continue
+		}
+		if err := applyMigration(ctx, db, m); err != nil {
+			return fmt.Errorf("migrations: %d (%s): %w", m.version, m.name, err)
+		}
+	}
+	return nil
+}
+
+func applyMigration(ctx context.Context, db *sql.DB, m migration) (err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, ignoreDone(tx.Rollback()))
+		}
+	}()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return tx.Commit() // applied meanwhile by another process
+	}
+	for _, stmt := range m.stmts {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	// applied_at is informational only; nothing depends on it.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+		m.version, m.name, time.Now().UnixMilli()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

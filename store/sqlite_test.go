@@ -1,0 +1,232 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"wirewatch/news"
+)
+
+// openSQLiteAt opens the store at path and closes it when the test ends.
+func openSQLiteAt(t testing.TB, path string) *SQLite {
+	t.Helper()
+	s, err := OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatalf("OpenSQLite(%q): %v", path, err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func sqliteBackend() backend {
+	paths := map[contractStore]string{}
+	var mu sync.Mutex
+	return backend{
+		open: func(t *testing.T) contractStore {
+			path := filepath.Join(t.TempDir(), "wirewatch.db")
+			s := openSQLiteAt(t, path)
+			mu.Lock()
+			paths[s] = path
+			mu.Unlock()
+			return s
+		},
+		reopen: func(t *testing.T, st contractStore) contractStore {
+			mu.Lock()
+			path := paths[st]
+			mu.Unlock()
+			if err := st.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			s := openSQLiteAt(t, path)
+			mu.Lock()
+			paths[s] = path
+			mu.Unlock()
+			return s
+		},
+	}
+}
+
+func TestSQLiteContract(t *testing.T) {
+	testStoreContract(t, sqliteBackend())
+}
+
+func TestOpenSQLiteTwiceIsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "w.db")
+	s := openSQLiteAt(t, path)
+	if err := s.SaveSourceState(ctx, news.SourceState{SourceID: "s1", Title: "kept"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openSQLiteAt(t, path)
+	var rows, newest int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), MAX(version) FROM schema_migrations`).Scan(&rows, &newest); err != nil {
+		t.Fatal(err)
+	}
+	if rows != len(sqliteMigrations) || newest != len(sqliteMigrations) {
+		t.Fatalf("schema_migrations has %d rows up to %d, want %d", rows, newest, len(sqliteMigrations))
+	}
+	if st, err := s.SourceState(ctx, "s1"); err != nil || st.Title != "kept" {
+		t.Fatalf("data lost on reopen: %+v, %v", st, err)
+	}
+}
+
+// Every pooled connection, not just the first, must carry the pragmas.
+func TestSQLitePragmasOnEveryConnection(t *testing.T) {
+	ctx := context.Background()
+	s := openSQLiteAt(t, filepath.Join(t.TempDir(), "w.db"))
+	var conns []*sql.Conn
+	for range maxConns {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for i, c := range conns {
+		var journal string
+		var busy, fk, sync int
+		if err := c.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&journal); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []struct {
+			name string
+			dst  *int
+		}{{"busy_timeout", &busy}, {"foreign_keys", &fk}, {"synchronous", &sync}} {
+			if err := c.QueryRowContext(ctx, `PRAGMA `+p.name).Scan(p.dst); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if journal != "wal" || busy != 5000 || fk != 1 || sync != 1 {
+			t.Errorf("conn %d: journal_mode=%s busy_timeout=%d foreign_keys=%d synchronous=%d", i, journal, busy, fk, sync)
+		}
+	}
+	for _, c := range conns {
+		_ = c.Close()
+	}
+}
+
+func TestFailedMigrationLeavesSchemaAsItWas(t *testing.T) {
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", sqliteDSN(filepath.Join(t.TempDir(), "w.db")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ms := []migration{
+		{version: 1, name: "good", stmts: []string{`CREATE TABLE a (x TEXT)`}},
+		{version: 2, name: "bad", stmts: []string{`CREATE TABLE b (x TEXT)`, `ALTER TABLE a ADD COLUMN y TEXT`, `NOT SQL`}},
+	}
+	if err := migrate(ctx, db, ms); err == nil || !strings.Contains(err.Error(), "2 (bad)") {
+		t.Fatalf("migrate = %v, want an error naming migration 2", err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name = 'b'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("table of the failed migration exists (%d, %v)", n, err)
+	}
+	if _, err := db.ExecContext(ctx, `SELECT y FROM a`); err == nil {
+		t.Fatal("column added by the failed migration exists")
+	}
+	var newest int
+	if err := db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&newest); err != nil || newest != 1 {
+		t.Fatalf("recorded version = %d, %v; want 1", newest, err)
+	}
+	// Fixed, the migration then applies.
+	ms[1].stmts = ms[1].stmts[:2]
+	if err := migrate(ctx, db, ms); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `SELECT y FROM a`); err != nil {
+		t.Fatalf("fixed migration not applied: %v", err)
+	}
+}
+
+func TestMigrationsRefuseBadListsAndNewerDatabases(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "w.db")
+	db, err := sql.Open("sqlite", sqliteDSN(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := migrate(ctx, db, []migration{{version: 2}}); err == nil {
+		t.Fatal("a list not starting at version 1 was accepted")
+	}
+	if err := migrate(ctx, db, sqliteMigrations); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := OpenSQLite(ctx, path); err == nil {
+		s.Close()
+		t.Fatal("a database migrated by a newer build was opened")
+	}
+}
+
+func TestOpenSQLitePaths(t *testing.T) {
+	ctx := context.Background()
+	for _, bad := range []string{"", ":memory:", "file:x.db"} {
+		if s, err := OpenSQLite(ctx, bad); err == nil {
+			s.Close()
+			t.Errorf("OpenSQLite(%q) succeeded", bad)
+		}
+	}
+	// Characters that mean something in a SQLite URI name a plain file.
+	dir := t.TempDir()
+	path := filepath.Join(dir, "odd ?name#with%25.db")
+	s := openSQLiteAt(t, path)
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database not at %q: %v", path, err)
+	}
+	// A missing directory is an error, not a silent fallback.
+	if s, err := OpenSQLite(ctx, filepath.Join(dir, "missing", "w.db")); err == nil {
+		s.Close()
+		t.Fatal("opened a database in a missing directory")
+	}
+}
+
+// The topic feed and the outbox claim are the hot queries: their ORDER BY
+// must come from an index, not a sort of every matching row.
+func TestHotQueriesUseIndexes(t *testing.T) {
+	ctx := context.Background()
+	s := openSQLiteAt(t, filepath.Join(t.TempDir(), "w.db"))
+	for name, q := range map[string]string{
+		"TopicEntries": `SELECT ` + itemColumns + `, ` + matchColumns + `, ` + sourceTitleExpr + `
+			FROM matches m JOIN items i ON i.id = m.item_id LEFT JOIN sources s ON s.id = i.source_id
+			WHERE m.topic_id = 't1'
+			ORDER BY m.item_published DESC NULLS LAST, m.matched_at DESC NULLS LAST, m.item_id LIMIT 50`,
+		"ClaimNext": `SELECT id, next_attempt, leased_until FROM deliveries
+			WHERE webhook_id = 'w1' AND status = 'pending' ORDER BY created_at, id LIMIT 1`,
+		"Deliveries": `SELECT ` + deliveryColumns + ` FROM deliveries d ORDER BY d.created_at DESC, d.id DESC LIMIT 100`,
+	} {
+		rows, err := s.db.QueryContext(ctx, `EXPLAIN QUERY PLAN `+q)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		joined := strings.Join(plan, "; ")
+		if strings.Contains(joined, "TEMP B-TREE") || !strings.Contains(joined, "INDEX") {
+			t.Errorf("%s plan sorts or scans: %s", name, joined)
+		}
+	}
+}

@@ -1,0 +1,246 @@
+// Package store persists wirewatch's state: what is remembered about each
+// source, the items seen, the matches found and the webhook outbox.
+//
+// The method set of SQLite is the contract; a PostgreSQL implementation is
+// meant to follow behind the same methods. To keep that cheap, the SQL here
+// is written portably: positional parameters are $1, $2, ... (which both
+// modernc.org/sqlite and the PostgreSQL drivers understand), upserts use
+// INSERT ... ON CONFLICT, NULL ordering is spelled out (NULLS LAST), and
+// everything dialect-specific (DSN, pragmas, DDL, write serialisation) lives
+// in sqlite.go and migrations.go.
+//
+// Encoding rules, shared by every backend:
+//   - times are stored as INTEGER unix milliseconds in UTC, so they sort
+//     correctly and mean the same in every SQL dialect; the zero time is
+//     stored as NULL. A round trip therefore keeps the instant at millisecond
+//     precision and returns it in UTC.
+//   - string lists (authors, categories, terms) and hits are stored as JSON
+//     text; a nil slice is stored as NULL so that nil and empty survive a
+//     round trip as themselves.
+//   - a NaN score is stored as NULL (SQLite cannot store NaN) and read back
+//     as NaN.
+package store
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	"wirewatch/news"
+)
+
+// DeliveryFilter selects outbox rows for operators. Empty fields match
+// everything; Limit <= 0 means 100, and limits above 10000 are clamped.
+type DeliveryFilter struct {
+	WebhookID string
+	Status    news.DeliveryStatus
+	Limit     int
+}
+
+// Default and maximum page sizes. A caller-supplied limit is clamped to the
+// maximum so that one request cannot make the store materialise every row.
+const (
+	defaultDeliveryLimit = 100
+	defaultEntryLimit    = 50
+	maxLimit             = 10000
+)
+
+func clampLimit(limit, def int) int {
+	if limit <= 0 {
+		return def
+	}
+	if limit > maxLimit {
+		return maxLimit
+	}
+	return limit
+}
+
+// msOf encodes a time as unix milliseconds; the zero time becomes NULL.
+func msOf(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
+}
+
+// timeOf decodes what msOf encoded.
+func timeOf(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.UnixMilli(v.Int64).UTC()
+}
+
+func scoreOf(f float64) sql.NullFloat64 {
+	if math.IsNaN(f) {
+		return sql.NullFloat64{}
+	}
+	return sql.NullFloat64{Float64: f, Valid: true}
+}
+
+func scoreFrom(v sql.NullFloat64) float64 {
+	if !v.Valid {
+		return math.NaN()
+	}
+	return v.Float64
+}
+
+func encodeStrings(v []string) (sql.NullString, error) {
+	if v == nil {
+		return sql.NullString{}, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return sql.NullString{}, err
+	}
+	return sql.NullString{String: string(b), Valid: true}, nil
+}
+
+func decodeStrings(v sql.NullString) ([]string, error) {
+	if !v.Valid {
+		return nil, nil
+	}
+	out := []string{}
+	if err := json.Unmarshal([]byte(v.String), &out); err != nil {
+		return nil, fmt.Errorf("decode string list: %w", err)
+	}
+	return out, nil
+}
+
+// hitJSON is the stored shape of a news.Hit. It has its own tags so that a
+// rename in news never silently changes what is on disk.
+type hitJSON struct {
+	Term  string `json:"term"`
+	Field string `json:"field"`
+	Text  string `json:"text"`
+}
+
+func encodeHits(hits []news.Hit) (sql.NullString, error) {
+	if hits == nil {
+		return sql.NullString{}, nil
+	}
+	out := make([]hitJSON, len(hits))
+	for i, h := range hits {
+		out[i] = hitJSON(h)
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return sql.NullString{}, err
+	}
+	return sql.NullString{String: string(b), Valid: true}, nil
+}
+
+func decodeHits(v sql.NullString) ([]news.Hit, error) {
+	if !v.Valid {
+		return nil, nil
+	}
+	var in []hitJSON
+	if err := json.Unmarshal([]byte(v.String), &in); err != nil {
+		return nil, fmt.Errorf("decode hits: %w", err)
+	}
+	out := make([]news.Hit, len(in))
+	for i, h := range in {
+		out[i] = news.Hit(h)
+	}
+	return out, nil
+}
+
+// itemColumns and itemRow read an item selected with the alias i.
+const itemColumns = `i.id, i.source_id, i.item_key, i.title, i.link, i.summary, i.content,
+	i.authors, i.categories, i.published, i.updated, i.fetched_at`
+
+type itemRow struct {
+	it                          news.Item
+	authors, categories         sql.NullString
+	published, updated, fetched sql.NullInt64
+}
+
+func (r *itemRow) dest() []any {
+	return []any{&r.it.ID, &r.it.SourceID, &r.it.Key, &r.it.Title, &r.it.Link, &r.it.Summary,
+		&r.it.Content, &r.authors, &r.categories, &r.published, &r.updated, &r.fetched}
+}
+
+func (r *itemRow) item() (news.Item, error) {
+	it := r.it
+	var err error
+	if it.Authors, err = decodeStrings(r.authors); err != nil {
+		return news.Item{}, fmt.Errorf("item %q authors: %w", it.ID, err)
+	}
+	if it.Categories, err = decodeStrings(r.categories); err != nil {
+		return news.Item{}, fmt.Errorf("item %q categories: %w", it.ID, err)
+	}
+	it.Published, it.Updated, it.FetchedAt = timeOf(r.published), timeOf(r.updated), timeOf(r.fetched)
+	return it, nil
+}
+
+// matchColumns and matchRow read a match selected with the alias m.
+const matchColumns = `m.topic_id, m.item_id, m.terms, m.hits, m.score, m.snippet, m.matched_at, m.baseline`
+
+type matchRow struct {
+	m          news.Match
+	terms      sql.NullString
+	hits       sql.NullString
+	score      sql.NullFloat64
+	matchedAt  sql.NullInt64
+	isBaseline bool
+}
+
+func (r *matchRow) dest() []any {
+	return []any{&r.m.TopicID, &r.m.ItemID, &r.terms, &r.hits, &r.score, &r.m.Snippet,
+		&r.matchedAt, &r.isBaseline}
+}
+
+func (r *matchRow) match() (news.Match, error) {
+	m := r.m
+	var err error
+	if m.Terms, err = decodeStrings(r.terms); err != nil {
+		return news.Match{}, fmt.Errorf("match %q/%q terms: %w", m.TopicID, m.ItemID, err)
+	}
+	if m.Hits, err = decodeHits(r.hits); err != nil {
+		return news.Match{}, fmt.Errorf("match %q/%q: %w", m.TopicID, m.ItemID, err)
+	}
+	m.Score = scoreFrom(r.score)
+	m.MatchedAt = timeOf(r.matchedAt)
+	m.Baseline = r.isBaseline
+	return m, nil
+}
+
+// deliveryColumns and deliveryRow read a delivery selected with the alias d.
+const deliveryColumns = `d.id, d.webhook_id, d.event_type, d.topic_id, d.item_id, d.status,
+	d.attempts, d.next_attempt, d.last_error, d.created_at, d.delivered_at`
+
+type deliveryRow struct {
+	d                                   news.Delivery
+	status                              string
+	nextAttempt, createdAt, deliveredAt sql.NullInt64
+}
+
+func (r *deliveryRow) dest() []any {
+	return []any{&r.d.ID, &r.d.WebhookID, &r.d.EventType, &r.d.TopicID, &r.d.ItemID, &r.status,
+		&r.d.Attempts, &r.nextAttempt, &r.d.LastError, &r.createdAt, &r.deliveredAt}
+}
+
+func (r *deliveryRow) delivery() news.Delivery {
+	d := r.d
+	d.Status = news.DeliveryStatus(r.status)
+	d.NextAttempt, d.CreatedAt, d.DeliveredAt = timeOf(r.nextAttempt), timeOf(r.createdAt), timeOf(r.deliveredAt)
+	return d
+}
+
+// sourceTitleExpr is the title shown for an item's source: the remembered
+// title, else the source id (s is LEFT JOINed, so it may be absent).
+const sourceTitleExpr = `COALESCE(NULLIF(s.title, ''), i.source_id)`
+
+// placeholders returns "$from, $from+1, ..." for n parameters.
+func placeholders(from, n int) string {
+	b := make([]byte, 0, n*5)
+	for k := 0; k < n; k++ {
+		if k > 0 {
+			b = append(b, ", "...)
+		}
+		b = fmt.Appendf(b, "$%d", from+k)
+	}
+	return string(b)
+}
