@@ -1,0 +1,267 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"wirewatch/alert"
+	"wirewatch/feed"
+	"wirewatch/match"
+	"wirewatch/netguard"
+	"wirewatch/news"
+	"wirewatch/sources"
+	"wirewatch/store"
+	"wirewatch/watch"
+)
+
+// app is one wired wirewatch: the concrete store, fetcher, matcher,
+// dispatcher and scheduler built from a config.
+type app struct {
+	cfg        *Config
+	logger     *slog.Logger
+	store      *store.SQLite
+	poller     *watch.Poller
+	scheduler  *watch.Scheduler
+	dispatcher *alert.Dispatcher
+}
+
+func netPolicy(allowPrivate bool) netguard.Policy {
+	return netguard.Policy{AllowPrivate: allowPrivate}
+}
+
+func userAgent(cfg *Config) string {
+	contact := cfg.Contact
+	if contact == "" {
+		contact = "https://github.com/wirewatch/wirewatch"
+	}
+	return fmt.Sprintf("wirewatch/%s (+%s)", version, contact)
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // validated with the config
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// newApp opens the store and wires every part. The caller closes it.
+func newApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
+	index, err := match.Compile(cfg.Topics)
+	if err != nil {
+		return nil, fmt.Errorf("topics: %w", err)
+	}
+	st, err := store.OpenSQLite(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	policy := netPolicy(cfg.AllowPrivateNetworks)
+	ua := userAgent(cfg)
+	fetcher := sources.NewFetcher(sources.Options{UserAgent: ua, Policy: policy})
+	disp := alert.NewDispatcher(st, cfg.Webhooks, cfg.Topics, alert.Options{
+		Policy: policy, UserAgent: ua, Logger: logger,
+	})
+	poller := watch.NewPoller(watch.PollerConfig{
+		Fetcher: fetcher, Matcher: index, Store: st, Notifier: disp,
+		Webhooks: cfg.Webhooks, Logger: logger,
+	})
+	sched, err := watch.NewScheduler(poller, cfg.Jobs(), logger)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &app{cfg: cfg, logger: logger, store: st, poller: poller, scheduler: sched, dispatcher: disp}, nil
+}
+
+func (a *app) Close() error { return a.store.Close() }
+
+// handler is the HTTP surface: topic feeds and the index page, health and
+// the JSON API.
+func (a *app) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", feed.NewHandler(a.store, feed.Options{
+		BaseURL: a.cfg.BaseURL, Topics: a.cfg.Topics, Logger: a.logger,
+	}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.store.Ping(ctx); err != nil {
+			a.logger.Error("health check: database unreachable", "err", err)
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /api/sources", a.apiSources)
+	mux.HandleFunc("GET /api/deliveries", a.apiDeliveries)
+	return mux
+}
+
+// sourceView is a source's health as the API and CLI show it.
+type sourceView struct {
+	ID          string    `json:"id"`
+	URL         string    `json:"url"`
+	Title       string    `json:"title,omitempty"`
+	Schedule    string    `json:"schedule"`
+	State       string    `json:"state"`
+	LastPoll    time.Time `json:"last_poll,omitzero"`
+	LastSuccess time.Time `json:"last_success,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+	Failures    int       `json:"consecutive_failures"`
+}
+
+func (a *app) sourceViews(ctx context.Context) ([]sourceView, error) {
+	out := make([]sourceView, 0, len(a.cfg.Sources))
+	for _, s := range a.cfg.Sources {
+		st, err := a.store.SourceState(ctx, s.Source.ID)
+		if err != nil {
+			return nil, err
+		}
+		state := "ok"
+		switch {
+		case st.LastPoll.IsZero():
+			state = "new"
+		case st.Failures > 0:
+			state = "failing"
+		}
+		out = append(out, sourceView{
+			ID: s.Source.ID, URL: s.Source.URL, Title: st.Title, Schedule: s.Schedule.String(),
+			State: state, LastPoll: st.LastPoll, LastSuccess: st.LastSuccess,
+			LastError: st.LastError, Failures: st.Failures,
+		})
+	}
+	return out, nil
+}
+
+func (a *app) apiSources(w http.ResponseWriter, r *http.Request) {
+	views, err := a.sourceViews(r.Context())
+	if err != nil {
+		a.logger.Error("api: list sources", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	writeJSON(w, map[string]any{"sources": views})
+}
+
+func (a *app) apiDeliveries(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.DeliveryFilter{
+		WebhookID: q.Get("webhook"),
+		Status:    news.DeliveryStatus(q.Get("status")),
+		Limit:     min(atoiOr(q.Get("limit"), 100), 1000),
+	}
+	ds, err := a.store.Deliveries(r.Context(), f)
+	if err != nil {
+		a.logger.Error("api: list deliveries", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	type view struct {
+		ID          string    `json:"id"`
+		Webhook     string    `json:"webhook"`
+		Event       string    `json:"event"`
+		Topic       string    `json:"topic"`
+		Item        string    `json:"item"`
+		Status      string    `json:"status"`
+		Attempts    int       `json:"attempts"`
+		NextAttempt time.Time `json:"next_attempt,omitzero"`
+		LastError   string    `json:"last_error,omitempty"`
+		CreatedAt   time.Time `json:"created_at"`
+		DeliveredAt time.Time `json:"delivered_at,omitzero"`
+	}
+	out := make([]view, len(ds))
+	for i, d := range ds {
+		out[i] = view{d.ID, d.WebhookID, d.EventType, d.TopicID, d.ItemID, string(d.Status), d.Attempts,
+			d.NextAttempt, d.LastError, d.CreatedAt, d.DeliveredAt}
+	}
+	writeJSON(w, map[string]any{"deliveries": out})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// serve runs the HTTP server, the dispatcher and the scheduler until ctx is
+// cancelled, then shuts them down in order: stop taking requests and polls,
+// let in-flight work finish, close the store.
+func (a *app) serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := a.dispatcher.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			errs <- fmt.Errorf("dispatcher: %w", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := a.scheduler.Run(ctx); err != nil {
+			errs <- fmt.Errorf("scheduler: %w", err)
+		}
+	}()
+
+	var first error
+	select {
+	case <-ctx.Done():
+	case first = <-errs:
+	}
+	a.logger.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutCtx)
+	wg.Wait()
+	return first
+}
+
+// pollAll polls every source once, a few at a time, and returns the reports
+// in config order with each source's error.
+func (a *app) pollAll(ctx context.Context) ([]watch.Report, []error) {
+	reps := make([]watch.Report, len(a.cfg.Sources))
+	errs := make([]error, len(a.cfg.Sources))
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i, s := range a.cfg.Sources {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			reps[i], errs[i] = a.poller.Poll(ctx, s.Source)
+		}()
+	}
+	wg.Wait()
+	return reps, errs
+}
+
+// sortedTopicIDs is used in messages.
+func sortedTopicIDs(ts []news.Topic) []string {
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		ids[i] = t.ID
+	}
+	sort.Strings(ids)
+	return ids
+}

@@ -1,0 +1,570 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"wirewatch/alert"
+	"wirewatch/match"
+	"wirewatch/news"
+	"wirewatch/watch"
+)
+
+// Config is a validated wirewatch configuration.
+type Config struct {
+	Path                 string
+	Listen               string
+	Database             string
+	BaseURL              string
+	AllowPrivateNetworks bool
+	Contact              string
+	LogLevel             string
+	Sources              []SourceConfig
+	Topics               []news.Topic
+	Webhooks             []news.Webhook
+}
+
+// SourceConfig is a source with its polling schedule.
+type SourceConfig struct {
+	Source   news.Source
+	Schedule watch.Schedule
+}
+
+// Jobs returns the scheduler's view of the sources.
+func (c *Config) Jobs() []watch.Job {
+	jobs := make([]watch.Job, len(c.Sources))
+	for i, s := range c.Sources {
+		jobs[i] = watch.Job{Source: s.Source, Schedule: s.Schedule}
+	}
+	return jobs
+}
+
+// Defaults for keys the config leaves out.
+const (
+	defaultListen   = "127.0.0.1:8080"
+	defaultDatabase = "wirewatch.db"
+	defaultTimeout  = 15 * time.Second
+)
+
+// ConfigError lists every problem found in a config file, each with its
+// file:line:column, so a user fixes them all in one go.
+type ConfigError struct {
+	Problems []string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("config has %d problem(s):\n  %s", len(e.Problems), strings.Join(e.Problems, "\n  "))
+}
+
+// problems collects positioned validation messages.
+type problems struct {
+	file string
+	list []positioned
+}
+
+type positioned struct {
+	line, col int
+	msg       string
+}
+
+func (p *problems) add(n *yaml.Node, format string, args ...any) {
+	line, col := 0, 0
+	if n != nil {
+		line, col = n.Line, n.Column
+	}
+	p.list = append(p.list, positioned{line, col, fmt.Sprintf(format, args...)})
+}
+
+func (p *problems) err() error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	sort.SliceStable(p.list, func(i, j int) bool {
+		if p.list[i].line != p.list[j].line {
+			return p.list[i].line < p.list[j].line
+		}
+		return p.list[i].col < p.list[j].col
+	})
+	out := make([]string, len(p.list))
+	for i, q := range p.list {
+		if q.line == 0 {
+			out[i] = fmt.Sprintf("%s: %s", p.file, q.msg)
+		} else {
+			out[i] = fmt.Sprintf("%s:%d:%d: %s", p.file, q.line, q.col, q.msg)
+		}
+	}
+	return &ConfigError{Problems: out}
+}
+
+var (
+	idPattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+	envPattern = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+)
+
+// LoadConfig reads, expands and validates a config file. lookupEnv expands
+// ${VAR} references (os.LookupEnv in production).
+func LoadConfig(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &ConfigError{Problems: []string{err.Error()}}
+	}
+	return ParseConfig(path, data, lookupEnv)
+}
+
+// ParseConfig validates config bytes; path is used in messages and to
+// resolve a relative database path.
+func ParseConfig(path string, data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, &ConfigError{Problems: []string{fmt.Sprintf("%s: %v", path, err)}}
+	}
+	p := &problems{file: path}
+	d := decoder{p: p, env: lookupEnv}
+	cfg := &Config{Path: path, Listen: defaultListen, Database: defaultDatabase, LogLevel: "info"}
+	if len(doc.Content) == 0 {
+		p.add(nil, "the file is empty: a config needs at least sources and topics")
+		return nil, p.err()
+	}
+	root := doc.Content[0]
+	var sourcesNode, topicsNode, webhooksNode *yaml.Node
+	d.mapping(root, "config", func(key string, k, v *yaml.Node) {
+		switch key {
+		case "listen":
+			cfg.Listen = d.str(v)
+		case "database":
+			cfg.Database = d.str(v)
+		case "base_url":
+			cfg.BaseURL = d.str(v)
+		case "allow_private_networks":
+			cfg.AllowPrivateNetworks = d.boolean(v)
+		case "contact":
+			cfg.Contact = d.str(v)
+		case "log_level":
+			cfg.LogLevel = d.str(v)
+		case "sources":
+			sourcesNode = v
+		case "topics":
+			topicsNode = v
+		case "webhooks":
+			webhooksNode = v
+		default:
+			d.unknown(k, key, "listen, database, base_url, allow_private_networks, contact, log_level, sources, topics, webhooks")
+		}
+	})
+
+	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
+		p.add(d.at(root, "listen"), "listen %q is not host:port (e.g. 127.0.0.1:8080)", cfg.Listen)
+	}
+	if cfg.Database == "" {
+		p.add(d.at(root, "database"), "database must not be empty")
+	} else if !strings.Contains(cfg.Database, "://") && !filepath.IsAbs(cfg.Database) {
+		cfg.Database = filepath.Join(filepath.Dir(path), cfg.Database)
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://" + cfg.Listen
+	} else if u, err := url.Parse(cfg.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.add(d.at(root, "base_url"), "base_url %q must be an absolute http(s) URL", cfg.BaseURL)
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	if cfg.Contact != "" {
+		if u, err := url.Parse(cfg.Contact); err != nil || u.Scheme == "" {
+			p.add(d.at(root, "contact"), "contact %q must be a URL (https://… or mailto:…)", cfg.Contact)
+		}
+	}
+	switch cfg.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		p.add(d.at(root, "log_level"), "log_level %q must be one of debug, info, warn, error", cfg.LogLevel)
+	}
+
+	sourceIDs := map[string]bool{}
+	d.list(sourcesNode, "sources", func(n *yaml.Node) {
+		s := d.source(n, cfg.AllowPrivateNetworks)
+		if s.Source.ID == "" {
+			return
+		}
+		if sourceIDs[s.Source.ID] {
+			p.add(d.at(n, "id"), "duplicate source id %q", s.Source.ID)
+			return
+		}
+		sourceIDs[s.Source.ID] = true
+		cfg.Sources = append(cfg.Sources, s)
+	})
+	if len(cfg.Sources) == 0 && sourcesNode == nil {
+		p.add(root, "no sources: add at least one under sources:")
+	}
+
+	topicIDs := map[string]bool{}
+	d.list(topicsNode, "topics", func(n *yaml.Node) {
+		t := d.topic(n, sourceIDs)
+		if t.ID == "" {
+			return
+		}
+		if topicIDs[t.ID] {
+			p.add(d.at(n, "id"), "duplicate topic id %q", t.ID)
+			return
+		}
+		topicIDs[t.ID] = true
+		cfg.Topics = append(cfg.Topics, t)
+	})
+	if topicsNode == nil {
+		p.add(root, "no topics: add at least one under topics:")
+	}
+
+	webhookIDs := map[string]bool{}
+	d.list(webhooksNode, "webhooks", func(n *yaml.Node) {
+		w := d.webhook(n, topicIDs, cfg.AllowPrivateNetworks)
+		if w.ID == "" {
+			return
+		}
+		if webhookIDs[w.ID] {
+			p.add(d.at(n, "id"), "duplicate webhook id %q", w.ID)
+			return
+		}
+		webhookIDs[w.ID] = true
+		cfg.Webhooks = append(cfg.Webhooks, w)
+	})
+
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// decoder walks YAML nodes, expanding ${VAR} and recording problems instead
+// of stopping at the first.
+type decoder struct {
+	p   *problems
+	env func(string) (string, bool)
+}
+
+func (d decoder) mapping(n *yaml.Node, what string, each func(key string, k, v *yaml.Node)) {
+	if n == nil {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.p.add(n, "%s must be a mapping of key: value", what)
+		return
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if seen[k.Value] {
+			d.p.add(k, "key %q appears twice in %s", k.Value, what)
+			continue
+		}
+		seen[k.Value] = true
+		each(k.Value, k, v)
+	}
+}
+
+func (d decoder) list(n *yaml.Node, what string, each func(*yaml.Node)) {
+	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.p.add(n, "%s must be a list (items start with -)", what)
+		return
+	}
+	for _, c := range n.Content {
+		each(c)
+	}
+}
+
+// at finds the value node of key in mapping n, for positioning messages.
+func (d decoder) at(n *yaml.Node, key string) *yaml.Node {
+	if n != nil && n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				return n.Content[i+1]
+			}
+		}
+	}
+	return n
+}
+
+func (d decoder) unknown(k *yaml.Node, key, known string) {
+	d.p.add(k, "unknown key %q (known keys: %s)", key, known)
+}
+
+// str reads a scalar string, expanding ${VAR} from the environment.
+func (d decoder) str(n *yaml.Node) string {
+	if n.Kind != yaml.ScalarNode {
+		d.p.add(n, "expected a single value, not a list or mapping")
+		return ""
+	}
+	if n.Tag == "!!null" {
+		return ""
+	}
+	return envPattern.ReplaceAllStringFunc(n.Value, func(ref string) string {
+		name := envPattern.FindStringSubmatch(ref)[1]
+		v, ok := d.env(name)
+		if !ok {
+			d.p.add(n, "environment variable %s is not set", name)
+		}
+		return v
+	})
+}
+
+func (d decoder) strs(n *yaml.Node) []string {
+	if n.Kind == yaml.ScalarNode {
+		if n.Tag == "!!null" {
+			return nil
+		}
+		return []string{d.str(n)}
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.p.add(n, "expected a list of values")
+		return nil
+	}
+	out := make([]string, 0, len(n.Content))
+	for _, c := range n.Content {
+		out = append(out, d.str(c))
+	}
+	return out
+}
+
+func (d decoder) boolean(n *yaml.Node) bool {
+	switch strings.ToLower(d.str(n)) {
+	case "true", "yes", "on":
+		return true
+	case "false", "no", "off", "":
+		return false
+	}
+	d.p.add(n, "expected true or false, got %q", n.Value)
+	return false
+}
+
+func (d decoder) duration(n *yaml.Node) time.Duration {
+	s := d.str(n)
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		d.p.add(n, "%q is not a duration (use e.g. 30s, 10m, 2h)", s)
+		return 0
+	}
+	if v <= 0 {
+		d.p.add(n, "duration %s must be positive", s)
+	}
+	return v
+}
+
+func (d decoder) id(n *yaml.Node, what string) string {
+	v := d.at(n, "id")
+	if v == n {
+		d.p.add(n, "%s has no id", what)
+		return ""
+	}
+	id := d.str(v)
+	if !idPattern.MatchString(id) {
+		d.p.add(v, "%s id %q must be 1-64 lowercase letters, digits, '.', '_' or '-' (it appears in URLs)", what, id)
+	}
+	return id
+}
+
+// httpURL validates a user URL: absolute http(s) with a host, and not a
+// literal private address unless private networks are allowed. Hostnames
+// are checked again at connect time, after DNS, by netguard.
+func (d decoder) httpURL(n *yaml.Node, raw, what string, allowPrivate bool) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		d.p.add(n, "%s %q must be an absolute http:// or https:// URL", what, raw)
+		return
+	}
+	if allowPrivate {
+		return
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		d.p.add(n, "%s %q points at this machine; set allow_private_networks: true to allow it", what, raw)
+		return
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		pol := netPolicy(false)
+		if err := pol.Check(ip); err != nil {
+			d.p.add(n, "%s %q: %v", what, raw, err)
+		}
+	}
+}
+
+func (d decoder) source(n *yaml.Node, allowPrivate bool) SourceConfig {
+	var s SourceConfig
+	s.Source.ID = d.id(n, "source")
+	d.mapping(n, "a source", func(key string, k, v *yaml.Node) {
+		switch key {
+		case "id":
+		case "url":
+			s.Source.URL = d.str(v)
+			d.httpURL(v, s.Source.URL, "url", allowPrivate)
+		case "title":
+			s.Source.Title = d.str(v)
+		case "every":
+			s.Schedule.Every = d.duration(v)
+		case "cron":
+			s.Schedule.Cron = d.str(v)
+		default:
+			d.unknown(k, key, "id, url, title, every, cron")
+		}
+	})
+	if s.Source.URL == "" && n.Kind == yaml.MappingNode {
+		d.p.add(n, "source %q has no url", s.Source.ID)
+	}
+	if err := s.Schedule.Validate(); err != nil {
+		at := d.at(n, "cron")
+		if s.Schedule.Cron == "" {
+			at = d.at(n, "every")
+		}
+		d.p.add(at, "source %q: %v", s.Source.ID, err)
+	}
+	return s
+}
+
+func (d decoder) topic(n *yaml.Node, sourceIDs map[string]bool) news.Topic {
+	var t news.Topic
+	t.ID = d.id(n, "topic")
+	var queryNode *yaml.Node
+	d.mapping(n, "a topic", func(key string, k, v *yaml.Node) {
+		switch key {
+		case "id":
+		case "title":
+			t.Title = d.str(v)
+		case "query":
+			t.Query, queryNode = d.str(v), v
+		case "sources":
+			t.Sources = d.strs(v)
+			for i, s := range t.Sources {
+				if !sourceIDs[s] {
+					at := v
+					if v.Kind == yaml.SequenceNode {
+						at = v.Content[i]
+					}
+					d.p.add(at, "topic %q names unknown source %q", t.ID, s)
+				}
+			}
+		default:
+			d.unknown(k, key, "id, title, query, sources")
+		}
+	})
+	if t.Title == "" {
+		t.Title = t.ID
+	}
+	if queryNode == nil {
+		if n.Kind == yaml.MappingNode {
+			d.p.add(n, "topic %q has no query", t.ID)
+		}
+		return t
+	}
+	if _, err := match.Parse(t.Query); err != nil {
+		var se *match.SyntaxError
+		if errors.As(err, &se) {
+			line, col := queryPosition(queryNode, se)
+			d.p.list = append(d.p.list, positioned{line, col, fmt.Sprintf("topic %q: query: %s", t.ID, se.Msg)})
+		} else {
+			d.p.add(queryNode, "topic %q: query: %v", t.ID, err)
+		}
+	}
+	return t
+}
+
+// queryPosition maps a position inside a query to the file: exact for
+// single-line plain or quoted scalars, the scalar's line otherwise.
+func queryPosition(n *yaml.Node, se *match.SyntaxError) (line, col int) {
+	if se.Line <= 1 && !strings.Contains(n.Value, "\n") {
+		col = n.Column + se.Column - 1
+		if n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != 0 {
+			col++
+		}
+		return n.Line, col
+	}
+	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		return n.Line + se.Line, se.Column
+	}
+	return n.Line, n.Column
+}
+
+func (d decoder) webhook(n *yaml.Node, topicIDs map[string]bool, allowPrivate bool) news.Webhook {
+	w := news.Webhook{Format: "json", Timeout: defaultTimeout}
+	w.ID = d.id(n, "webhook")
+	var retrySet bool
+	d.mapping(n, "a webhook", func(key string, k, v *yaml.Node) {
+		switch key {
+		case "id":
+		case "url":
+			w.URL = d.str(v)
+			d.httpURL(v, w.URL, "url", allowPrivate)
+		case "format":
+			w.Format = d.str(v)
+			if !slices.Contains(alert.Formats(), w.Format) {
+				d.p.add(v, "webhook %q: format %q is not one of %s", w.ID, w.Format, strings.Join(alert.Formats(), ", "))
+			}
+		case "secret", "secrets":
+			for i, s := range d.strs(v) {
+				at := v
+				if v.Kind == yaml.SequenceNode {
+					at = v.Content[i]
+				}
+				if s == "" && strings.Contains(at.Value, "${") {
+					continue // the missing variable is already reported
+				}
+				if err := alert.ValidSecret(s); err != nil {
+					d.p.add(at, "webhook %q: %s: %v", w.ID, key, err)
+				}
+				w.Secrets = append(w.Secrets, s)
+			}
+		case "topics":
+			w.Topics = d.strs(v)
+			for i, t := range w.Topics {
+				if !topicIDs[t] {
+					at := v
+					if v.Kind == yaml.SequenceNode {
+						at = v.Content[i]
+					}
+					d.p.add(at, "webhook %q names unknown topic %q", w.ID, t)
+				}
+			}
+		case "retry":
+			retrySet = true
+			if v.Kind != yaml.SequenceNode {
+				d.p.add(v, "retry must be a list of waits, e.g. [5s, 5m, 30m]")
+				return
+			}
+			for _, c := range v.Content {
+				w.Retry = append(w.Retry, d.duration(c))
+			}
+		case "timeout":
+			w.Timeout = d.duration(v)
+		default:
+			d.unknown(k, key, "id, url, format, secret, secrets, topics, retry, timeout")
+		}
+	})
+	if w.URL == "" && n.Kind == yaml.MappingNode {
+		d.p.add(n, "webhook %q has no url", w.ID)
+	}
+	if !retrySet {
+		w.Retry = slices.Clone(news.DefaultRetry)
+	}
+	if len(w.Secrets) == 0 && w.Format == "json" && n.Kind == yaml.MappingNode {
+		d.p.add(n, "webhook %q: format json needs a secret (whsec_… base64) so receivers can verify alerts", w.ID)
+	}
+	return w
+}
+
+// atoiOr parses a positive integer or returns def.
+func atoiOr(s string, def int) int {
+	if v, err := strconv.Atoi(s); err == nil && v > 0 {
+		return v
+	}
+	return def
+}

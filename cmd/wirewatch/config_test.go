@@ -1,0 +1,157 @@
+package main
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestParseConfigValid(t *testing.T) {
+	src := `
+listen: 127.0.0.1:9090
+database: data/ww.db
+base_url: https://alerts.example.org/
+sources:
+  - id: un-news
+    url: https://news.un.org/feed/subscribe/en/news/all/rss.xml
+  - id: hrw
+    url: https://www.hrw.org/rss/news
+    cron: "*/15 * * * *"
+topics:
+  - id: xinjiang-report
+    title: UN report on human rights in Xinjiang
+    query: '(Xinjiang OR Uyghur* OR Uighur*) AND ("human rights" OR "crimes against humanity" OR Bachelet)'
+    sources: [un-news]
+webhooks:
+  - id: desk
+    url: https://hooks.example.org/wirewatch
+    format: json
+    secret: ${DESK_SECRET}
+    topics: [xinjiang-report]
+    retry: [1s, 1m]
+  - id: slack
+    url: https://hooks.slack.com/services/T/B/X
+    format: slack
+`
+	cfg, err := ParseConfig("/etc/wirewatch/ww.yaml", []byte(src), env(map[string]string{"DESK_SECRET": testSecret}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "127.0.0.1:9090" || cfg.BaseURL != "https://alerts.example.org" {
+		t.Errorf("listen/base_url = %q %q", cfg.Listen, cfg.BaseURL)
+	}
+	if want := filepath.FromSlash("/etc/wirewatch/data/ww.db"); cfg.Database != want {
+		t.Errorf("database = %q, want %q (relative to the config file)", cfg.Database, want)
+	}
+	if len(cfg.Sources) != 2 || cfg.Sources[0].Schedule.String() != "every 10m0s" || cfg.Sources[1].Schedule.Cron != "*/15 * * * *" {
+		t.Errorf("sources = %+v", cfg.Sources)
+	}
+	w := cfg.Webhooks[0]
+	if w.Secrets[0] != testSecret || len(w.Retry) != 2 || w.Retry[1] != time.Minute || w.Timeout != 15*time.Second {
+		t.Errorf("webhook = %+v", w)
+	}
+	if got := len(cfg.Webhooks[1].Retry); got != 7 {
+		t.Errorf("default retry has %d waits, want the 7 of the Standard Webhooks schedule", got)
+	}
+	if cfg.Topics[0].Sources[0] != "un-news" {
+		t.Errorf("topic sources = %v", cfg.Topics[0].Sources)
+	}
+}
+
+func TestParseConfigReportsEveryProblemWithPosition(t *testing.T) {
+	src := `listen: nowhere
+colour: blue
+sources:
+  - id: un-news
+    url: ftp://news.un.org/feed
+    every: 10 minutes
+  - id: un-news
+    url: https://example.org/feed
+  - id: local
+    url: http://127.0.0.1:8000/feed
+  - id: BadID
+    url: https://example.org/x
+    cron: "every tuesday"
+topics:
+  - id: t1
+    query: '(Xinjiang OR Uyghur'
+    sources: [un-news, nope]
+  - id: t1
+    query: x
+webhooks:
+  - id: desk
+    url: https://hooks.example.org/x
+    format: carrier-pigeon
+    secret: ${MISSING_SECRET}
+    topics: [t2]
+    retry: [5s, soon]
+`
+	_, err := ParseConfig("ww.yaml", []byte(src), env(nil))
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want *ConfigError", err)
+	}
+	want := []string{
+		"ww.yaml:1:9: listen",
+		"ww.yaml:2:1: unknown key \"colour\"",
+		"ww.yaml:5:10: url \"ftp://news.un.org/feed\"",
+		"ww.yaml:6:12: \"10 minutes\" is not a duration",
+		"ww.yaml:7:9: duplicate source id \"un-news\"",
+		"ww.yaml:10:10: url \"http://127.0.0.1:8000/feed\"",
+		"ww.yaml:11:9: source id \"BadID\"",
+		"ww.yaml:13:11: source \"BadID\": bad cron expression",
+		"ww.yaml:16:",
+		"topic \"t1\": query:",
+		"ww.yaml:17:24: topic \"t1\" names unknown source \"nope\"",
+		"ww.yaml:18:9: duplicate topic id \"t1\"",
+		"ww.yaml:23:13: webhook \"desk\": format \"carrier-pigeon\"",
+		"ww.yaml:24:13: environment variable MISSING_SECRET is not set",
+		"ww.yaml:25:14: webhook \"desk\" names unknown topic \"t2\"",
+		"ww.yaml:26:17: \"soon\" is not a duration",
+	}
+	all := strings.Join(ce.Problems, "\n")
+	for _, w := range want {
+		if !strings.Contains(all, w) {
+			t.Errorf("problems lack %q\n--- got:\n%s", w, all)
+		}
+	}
+}
+
+func TestParseConfigRejectsEmptyAndMalformed(t *testing.T) {
+	for name, src := range map[string]string{
+		"empty":       "",
+		"not yaml":    "sources: [unclosed",
+		"no topics":   "sources:\n  - id: a\n    url: https://example.org/f\n",
+		"scalar root": "hello",
+	} {
+		if _, err := ParseConfig("x.yaml", []byte(src), env(nil)); err == nil {
+			t.Errorf("%s: want error", name)
+		}
+	}
+}
+
+func TestExampleConfigPassesCheck(t *testing.T) {
+	cfg, err := LoadConfig("../../examples/xinjiang-report.yaml", env(map[string]string{
+		"DESK_WEBHOOK_SECRET": testSecret,
+		"SLACK_WEBHOOK_URL":   "https://hooks.slack.com/services/T000/B000/XXXX",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Sources) < 8 || len(cfg.Topics) < 2 || len(cfg.Webhooks) < 2 {
+		t.Errorf("example has %d sources, %d topics, %d webhooks", len(cfg.Sources), len(cfg.Topics), len(cfg.Webhooks))
+	}
+	// Without its environment variables it must fail and say which.
+	_, err = LoadConfig("../../examples/xinjiang-report.yaml", env(nil))
+	if err == nil || !strings.Contains(err.Error(), "DESK_WEBHOOK_SECRET") || !strings.Contains(err.Error(), "SLACK_WEBHOOK_URL") {
+		t.Errorf("err = %v, want both missing variables named", err)
+	}
+}
