@@ -11,7 +11,8 @@
 // first request and every redirect target.
 //
 // Normalisation gives each item a stable identity within its source: the
-// entry's guid/id, else its canonical link (absolute, fragment dropped),
+// entry's guid/id, else its canonical link (absolute, host lowercased;
+// the fragment is kept because live blogs give each post its own anchor),
 // else "sha256:" + the hex SHA-256 of title+"\n"+summary+"\n"+content.
 // news.ItemID(sourceID, Key) is then the item's ID, so the same entry
 // yields the same ID on every poll. Title, Summary and Content hold

@@ -119,9 +119,9 @@ func normalise(fi *gofeed.Item, sourceID string, base *url.URL, fetchedAt time.T
 	case guid != "":
 		it.Key = boundKey(guid)
 	case link != nil:
-		canon := *link
-		canon.Fragment, canon.RawFragment = "", ""
-		it.Key = boundKey(canon.String())
+		// The fragment stays part of the identity: live blogs publish one
+		// page with an anchor per post (page#post-1, page#post-2).
+		it.Key = boundKey(link.String())
 	default:
 		sum := sha256.Sum256([]byte(title + "\n" + it.Summary + "\n" + it.Content))
 		it.Key = "sha256:" + hex.EncodeToString(sum[:])

@@ -81,7 +81,7 @@ func TestParseRSS20(t *testing.T) {
 	wantKeys := []string{
 		"gd-2022-0831-xinjiang",
 		"gd-2022-0901-rates",
-		"https://news.example.org/world/2022/09/01/floods-recede", // link identity, fragment dropped
+		"https://news.example.org/world/2022/09/01/floods-recede#top", // link identity, fragment kept
 		hashKey("Correction: earlier story misstated casualty figures",
 			"An earlier version of a story on the mine collapse gave the wrong number of injured workers.", ""),
 		"https://news.example.org/politics/2022/09/02/recount", // guid
@@ -340,11 +340,11 @@ func TestParseGuidsAndLinksEdgeCases(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkItemInvariants(t, "s", items)
-	if len(items) != 5 {
+	if len(items) != 6 {
 		for _, it := range items {
 			t.Logf("%q %q %q", it.Key, it.Title, it.Link)
 		}
-		t.Fatalf("got %d items, want 5 (same canonical link twice keeps the first)", len(items))
+		t.Fatalf("got %d items, want 6 (the same link with another fragment is another item)", len(items))
 	}
 	if items[0].Link != "" || items[0].Key != hashKey("javascript link dropped", "", "") {
 		t.Errorf("javascript: link kept: %+v", items[0])
@@ -352,16 +352,19 @@ func TestParseGuidsAndLinksEdgeCases(t *testing.T) {
 	if items[1].Link != "" {
 		t.Errorf("unresolvable relative link kept: %q", items[1].Link)
 	}
-	if items[2].Key != "https://example.org/Path" || items[2].Link != "https://example.org/Path#frag" {
+	if items[2].Key != "https://example.org/Path#frag" || items[2].Link != "https://example.org/Path#frag" {
 		t.Errorf("canonical link: key %q link %q", items[2].Key, items[2].Link)
 	}
 	if items[2].Title != "" {
 		t.Errorf("whitespace title should stay empty when there is no text: %q", items[2].Title)
 	}
-	if items[3].Key != hashKey("blank guid falls back to hash", "", "") {
-		t.Errorf("blank guid: key %q", items[3].Key)
+	if items[3].Key != "https://example.org/Path#other" {
+		t.Errorf("same page, other anchor: key %q", items[3].Key)
 	}
-	if k := items[4].Key; !strings.HasPrefix(k, "sha256:") || len(k) != len("sha256:")+64 {
+	if items[4].Key != hashKey("blank guid falls back to hash", "", "") {
+		t.Errorf("blank guid: key %q", items[4].Key)
+	}
+	if k := items[5].Key; !strings.HasPrefix(k, "sha256:") || len(k) != len("sha256:")+64 {
 		t.Errorf("huge guid not bounded: %d bytes", len(k))
 	}
 }

@@ -23,12 +23,29 @@ import (
 	"wirewatch/watch"
 )
 
+// appStore is everything the app needs from storage. The SQLite store
+// implements it today; a PostgreSQL store only has to implement the same
+// methods for every caller to work unchanged.
+type appStore interface {
+	watch.Store
+	feed.Lister
+	alert.Queue
+	Deliveries(ctx context.Context, f store.DeliveryFilter) ([]news.Delivery, error)
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// openStore opens the configured database.
+func openStore(ctx context.Context, database string) (appStore, error) {
+	return store.OpenSQLite(ctx, database)
+}
+
 // app is one wired wirewatch: the concrete store, fetcher, matcher,
 // dispatcher and scheduler built from a config.
 type app struct {
 	cfg        *Config
 	logger     *slog.Logger
-	store      *store.SQLite
+	store      appStore
 	poller     *watch.Poller
 	scheduler  *watch.Scheduler
 	dispatcher *alert.Dispatcher
@@ -58,7 +75,7 @@ func newApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error)
 	if err != nil {
 		return nil, fmt.Errorf("topics: %w", err)
 	}
-	st, err := store.OpenSQLite(ctx, cfg.Database)
+	st, err := openStore(ctx, cfg.Database)
 	if err != nil {
 		return nil, err
 	}

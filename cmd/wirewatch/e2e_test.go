@@ -396,6 +396,11 @@ func TestRunCommandPollsOnceAndDelivers(t *testing.T) {
 	wire.add("b1", "Uyghur activists welcome the human rights report", "Exiles in Istanbul.")
 	src := httptest.NewServer(wire)
 	defer src.Close()
+	garbage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/rss+xml")
+		io.WriteString(w, "<html><body>\x00 this is not a feed")
+	}))
+	defer garbage.Close()
 	desk := &receiver{}
 	deskSrv := httptest.NewServer(desk)
 	defer deskSrv.Close()
@@ -409,6 +414,8 @@ sources:
     url: %s/feed.xml
   - id: broken
     url: %s/missing.xml
+  - id: garbage
+    url: %s/feed.xml
 topics:
   - id: xj
     query: 'Uyghur* AND "human rights"'
@@ -416,7 +423,7 @@ webhooks:
   - id: desk
     url: %s/hook
     secret: %s
-`, src.URL, src.URL, deskSrv.URL, testSecret)), 0o600)
+`, src.URL, src.URL, garbage.URL, deskSrv.URL, testSecret)), 0o600)
 
 	run := func() (string, int) {
 		out, err := exec.Command(binPath, "run", "--config", cfgPath, "--wait", "10s").CombinedOutput()
@@ -429,7 +436,11 @@ webhooks:
 		return string(out), code
 	}
 	out, code := run()
-	if code != 1 || !strings.Contains(out, "baseline") || !strings.Contains(out, "broken") {
+	// The broken and garbage sources fail with their reasons; the good one
+	// is processed all the same.
+	if code != 1 || !strings.Contains(out, "baseline") ||
+		!regexp.MustCompile(`broken\s+FAILED.*404`).MatchString(out) ||
+		!regexp.MustCompile(`garbage\s+FAILED.*parse`).MatchString(out) {
 		t.Fatalf("first run: exit %d, output:\n%s", code, out)
 	}
 	wire.add("b2", "Uyghur forced labour: new human rights sanctions", "Import ban widened.")
