@@ -8,11 +8,12 @@ import (
 	"errors"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"wirewatch/internal/shared"
 )
 
 // testSecret is 32 bytes 0x01..0x20; its signature below was computed
@@ -248,29 +249,9 @@ type vectors struct {
 	} `json:"secret_rules"`
 }
 
-// sharedDir finds ../shared next to the module root (the directory holding
-// go.mod), wherever the test runs from.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("module root not found")
-		}
-		dir = parent
-	}
-}
-
 func loadVectors(t *testing.T) vectors {
 	t.Helper()
-	path := filepath.Join(sharedDir(t), "corpora", "standard-webhooks", "vectors.json")
+	path := shared.Path(t, "corpora", "standard-webhooks", "vectors.json")
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		t.Skipf("Standard Webhooks vectors not available: %v", err)

@@ -10,33 +10,15 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// sharedDir finds ../shared next to the module root, where third-party
-// corpora live on developer machines; tests skip when it is absent.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("module root not found")
-		}
-		dir = parent
-	}
-}
+	"wirewatch/internal/shared"
+)
 
 // TestJSONFeedSchema checks our JSON Feed against the JSON Feed 1.1 JSON
 // Schema from sonicdoe/jsonfeed-schema, with a small validator covering the
 // keywords that schema uses (no new modules).
 func TestJSONFeedSchema(t *testing.T) {
-	path := filepath.Join(sharedDir(t), "corpora", "jsonfeed", "sonicdoe-jsonfeed-schema", "schema-v1.1.json")
+	path := shared.Path(t, "corpora", "jsonfeed", "sonicdoe-jsonfeed-schema", "schema-v1.1.json")
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Skipf("JSON Feed schema not available: %v", err)

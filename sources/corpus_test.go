@@ -8,33 +8,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-)
 
-// corpusDir locates a third-party corpus in ../shared/corpora next to the
-// module root, or skips the test when it is not there. The corpora are read
-// in place and never copied into the repository.
-func corpusDir(t *testing.T, name string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("module root not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "corpora", name)
-	if st, err := os.Stat(p); err != nil || !st.IsDir() {
-		t.Skipf("corpus %s not present", p)
-	}
-	return p
-}
+	"wirewatch/internal/shared"
+)
 
 // corpusStats counts how the parse path fares over a corpus.
 type corpusStats struct {
@@ -63,7 +39,7 @@ func (s *corpusStats) add(t *testing.T, path string, body []byte, contentType st
 }
 
 func TestCorpusGofeedTestdata(t *testing.T) {
-	root := corpusDir(t, "gofeed-testdata")
+	root := shared.Path(t, "corpora", "gofeed-testdata")
 	var all corpusStats
 	paired, pairedWithItems := 0, 0
 	// Many gofeed cases hold items with only an author, a category or an
@@ -156,7 +132,7 @@ func expectedItems(t *testing.T, path string) (n int, textual bool) {
 var headerContentType = regexp.MustCompile(`(?mi)^Header:\s*Content-type:\s*(.*?)\s*$`)
 
 func TestCorpusFeedparserTests(t *testing.T) {
-	root := corpusDir(t, "feedparser-tests")
+	root := shared.Path(t, "corpora", "feedparser-tests")
 	byDir := map[string]*corpusStats{}
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {

@@ -190,58 +190,49 @@ func ParseConfig(path string, data []byte, lookupEnv func(string) (string, bool)
 		p.add(d.at(root, "log_level"), "log_level %q must be one of debug, info, warn, error", cfg.LogLevel)
 	}
 
-	sourceIDs := map[string]bool{}
-	d.list(sourcesNode, "sources", func(n *yaml.Node) {
-		s := d.source(n, cfg.AllowPrivateNetworks)
-		if s.Source.ID == "" {
-			return
-		}
-		if sourceIDs[s.Source.ID] {
-			p.add(d.at(n, "id"), "duplicate source id %q", s.Source.ID)
-			return
-		}
-		sourceIDs[s.Source.ID] = true
-		cfg.Sources = append(cfg.Sources, s)
-	})
+	var sourceIDs map[string]bool
+	cfg.Sources, sourceIDs = collect(d, sourcesNode, "source",
+		func(n *yaml.Node) SourceConfig { return d.source(n, cfg.AllowPrivateNetworks) },
+		func(s SourceConfig) string { return s.Source.ID })
 	if len(cfg.Sources) == 0 && sourcesNode == nil {
 		p.add(root, "no sources: add at least one under sources:")
 	}
 
-	topicIDs := map[string]bool{}
-	d.list(topicsNode, "topics", func(n *yaml.Node) {
-		t := d.topic(n, sourceIDs)
-		if t.ID == "" {
-			return
-		}
-		if topicIDs[t.ID] {
-			p.add(d.at(n, "id"), "duplicate topic id %q", t.ID)
-			return
-		}
-		topicIDs[t.ID] = true
-		cfg.Topics = append(cfg.Topics, t)
-	})
+	var topicIDs map[string]bool
+	cfg.Topics, topicIDs = collect(d, topicsNode, "topic",
+		func(n *yaml.Node) news.Topic { return d.topic(n, sourceIDs) },
+		func(t news.Topic) string { return t.ID })
 	if topicsNode == nil {
 		p.add(root, "no topics: add at least one under topics:")
 	}
 
-	webhookIDs := map[string]bool{}
-	d.list(webhooksNode, "webhooks", func(n *yaml.Node) {
-		w := d.webhook(n, topicIDs, cfg.AllowPrivateNetworks)
-		if w.ID == "" {
-			return
-		}
-		if webhookIDs[w.ID] {
-			p.add(d.at(n, "id"), "duplicate webhook id %q", w.ID)
-			return
-		}
-		webhookIDs[w.ID] = true
-		cfg.Webhooks = append(cfg.Webhooks, w)
-	})
+	cfg.Webhooks, _ = collect(d, webhooksNode, "webhook",
+		func(n *yaml.Node) news.Webhook { return d.webhook(n, topicIDs, cfg.AllowPrivateNetworks) },
+		func(w news.Webhook) string { return w.ID })
 
 	if err := p.err(); err != nil {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// collect decodes a list of entries with ids, reporting duplicate ids, and
+// returns the entries with the set of their ids.
+func collect[T any](d decoder, list *yaml.Node, what string, decode func(*yaml.Node) T, id func(T) string) ([]T, map[string]bool) {
+	var out []T
+	ids := map[string]bool{}
+	d.list(list, what+"s", func(n *yaml.Node) {
+		v := decode(n)
+		switch key := id(v); {
+		case key == "":
+		case ids[key]:
+			d.p.add(d.at(n, "id"), "duplicate %s id %q", what, key)
+		default:
+			ids[key] = true
+			out = append(out, v)
+		}
+	})
+	return out, ids
 }
 
 // decoder walks YAML nodes, expanding ${VAR} and recording problems instead
