@@ -10,6 +10,7 @@ package news
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -52,13 +53,52 @@ func ItemID(sourceID, key string) string {
 	return hex.EncodeToString(h[:12])
 }
 
-// Topic is a story a desk follows: a query over item text.
+// Topic is a story a desk follows: a query over item text, or must/should/
+// not groups of query expressions, whichever reads best for the desk.
 type Topic struct {
 	ID    string
 	Title string
+	// Query is a boolean query; when empty, Must/Should/Not are used.
 	Query string
+	// Must lists expressions that all have to match; Should lists
+	// expressions of which at least one has to match (when any are given) and
+	// whose hits add to the score; Not lists expressions none of which may
+	// match.
+	Must, Should, Not []string
+	// Exclude lists terms that veto a match wherever they occur.
+	Exclude []string
+	// Synonyms maps a group name, usable as a term in any expression, to its
+	// variants (aliases, transliterations, translations).
+	Synonyms map[string][]string
+	// Weights gives terms (as written in the query) a weight other than 1.
+	Weights map[string]float64
+	// MinScore is the score an item needs to match (0: any match counts).
+	MinScore float64
 	// Sources restricts the topic to these source ids; empty means all sources.
 	Sources []string
+	// Report names the document the topic's terms were drawn from, so the
+	// choice of terms stays traceable.
+	Report string
+	// Backfill is how far back stored items are matched when the topic is
+	// added or changed (their matches fill the feed but are never alerted).
+	Backfill time.Duration
+}
+
+// Fingerprint identifies everything that decides what the topic matches, so
+// a changed topic can be detected across restarts (and backfilled).
+func (t Topic) Fingerprint() string {
+	def := struct {
+		Query             string
+		Must, Should, Not []string
+		Exclude           []string
+		Synonyms          map[string][]string
+		Weights           map[string]float64
+		MinScore          float64
+		Sources           []string
+	}{t.Query, t.Must, t.Should, t.Not, t.Exclude, t.Synonyms, t.Weights, t.MinScore, t.Sources}
+	b, _ := json.Marshal(def) // maps marshal with sorted keys: stable
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:12])
 }
 
 // AppliesTo reports whether the topic watches the given source.
@@ -93,12 +133,20 @@ type Match struct {
 	Hits  []Hit
 	Score float64
 	// Snippet is a short plain-text excerpt around the strongest hit.
-	Snippet   string
+	Snippet string
+	// Marks are the byte ranges of Snippet that matched, in order and not
+	// overlapping, for highlighting (<mark> in HTML, bold in Slack).
+	Marks     []Span
 	MatchedAt time.Time
 	// Baseline is true for matches found on a source's first fetch: they go
 	// into topic feeds but are never alerted, so adding a source does not
 	// flood the desk with its backlog.
 	Baseline bool
+}
+
+// Span is a half-open byte range [Start, End) of a string.
+type Span struct {
+	Start, End int
 }
 
 // Entry is what a topic feed shows: a matched item with its match and source.
