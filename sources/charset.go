@@ -212,3 +212,20 @@ func hasNonASCII(b []byte) bool {
 	}
 	return false
 }
+
+// DecodePage converts a web page or text document to UTF-8, honouring a
+// byte-order mark, the HTTP charset and an HTML <meta charset> (in the
+// order browsers use), with invalid bytes repaired.
+func DecodePage(body []byte, contentType string) []byte {
+	if enc, rest, ok := sniffUnicode(body); ok {
+		if enc != nil {
+			rest = decodeWith(enc, rest)
+		}
+		return bytes.ToValidUTF8(rest, []byte("\uFFFD"))
+	}
+	enc, name, _ := charset.DetermineEncoding(body, contentType)
+	if name != "utf-8" && enc != nil {
+		body = decodeWith(enc, body)
+	}
+	return bytes.ToValidUTF8(body, []byte("\uFFFD"))
+}

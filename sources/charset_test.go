@@ -156,3 +156,16 @@ func TestParseLatin1WithoutHTTPCharsetIsRepairedNotRejected(t *testing.T) {
 		t.Error("Parse modified its input")
 	}
 }
+
+func TestDecodePage(t *testing.T) {
+	latin1 := []byte("<html><head><meta charset=\"iso-8859-1\"></head><body>Caf\xe9 in G\xe9n\xe8ve</body></html>")
+	if got := string(DecodePage(latin1, "text/html")); !strings.Contains(got, "Café in Génève") {
+		t.Errorf("meta charset ignored: %q", got)
+	}
+	if got := string(DecodePage([]byte("Caf\xe9"), "text/plain; charset=windows-1252")); got != "Café" {
+		t.Errorf("HTTP charset ignored: %q", got)
+	}
+	if got := string(DecodePage([]byte("\xef\xbb\xbfUyghur \xff"), "")); got != "Uyghur \uFFFD" {
+		t.Errorf("BOM or repair wrong: %q", got)
+	}
+}

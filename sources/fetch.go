@@ -185,35 +185,18 @@ func (e *FetchError) Unwrap() error { return e.Err }
 // kept; any other non-2xx status, and every transport, size or parse
 // failure, yields a *FetchError.
 func (f *Fetcher) Fetch(ctx context.Context, req news.FetchRequest) (news.FetchResult, error) {
-	u, err := url.Parse(req.URL)
-	if err != nil {
-		return news.FetchResult{}, &FetchError{URL: req.URL, Reason: ReasonOther, Err: err}
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return news.FetchResult{}, &FetchError{URL: req.URL, Reason: ReasonOther,
-			Err: errors.New("not an absolute http or https URL")}
-	}
-
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return news.FetchResult{}, &FetchError{URL: req.URL, Reason: ReasonOther, Err: err}
-	}
-	hreq.Header.Set("User-Agent", f.userAgent)
-	hreq.Header.Set("Accept", acceptHeader)
-	hreq.Header.Set("Accept-Encoding", "gzip, deflate")
+	hdr := http.Header{"Accept": {acceptHeader}}
 	if req.ETag != "" {
-		hreq.Header.Set("If-None-Match", req.ETag)
+		hdr.Set("If-None-Match", req.ETag)
 	}
 	if req.LastModified != "" {
-		hreq.Header.Set("If-Modified-Since", req.LastModified)
+		hdr.Set("If-Modified-Since", req.LastModified)
 	}
-
-	resp, err := f.client.Do(hreq)
+	resp, err := f.get(ctx, req.URL, hdr)
 	if err != nil {
-		return news.FetchResult{}, &FetchError{URL: req.URL, Reason: classify(ctx, err), Err: err}
+		return news.FetchResult{}, err
 	}
 	defer resp.Body.Close()
 
@@ -263,6 +246,63 @@ func (f *Fetcher) Fetch(ctx context.Context, req news.FetchRequest) (news.FetchR
 		}
 		return news.FetchResult{StatusCode: resp.StatusCode}, fe
 	}
+}
+
+// get sends a guarded GET with wirewatch's User-Agent and compression.
+// Every failure is a *FetchError.
+func (f *Fetcher) get(ctx context.Context, rawURL string, hdr http.Header) (*http.Response, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, &FetchError{URL: rawURL, Reason: ReasonOther, Err: err}
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, &FetchError{URL: rawURL, Reason: ReasonOther, Err: errors.New("not an absolute http or https URL")}
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, &FetchError{URL: rawURL, Reason: ReasonOther, Err: err}
+	}
+	for k, v := range hdr {
+		hreq.Header[k] = v
+	}
+	hreq.Header.Set("User-Agent", f.userAgent)
+	hreq.Header.Set("Accept-Encoding", "gzip, deflate")
+	resp, err := f.client.Do(hreq)
+	if err != nil {
+		return nil, &FetchError{URL: rawURL, Reason: classify(ctx, err), Err: err}
+	}
+	return resp, nil
+}
+
+// FetchPage GETs a web page (a report, an article) under the same guard,
+// deadline and size cap as feeds, and returns its body (converted to
+// UTF-8, see DecodePage) and Content-Type.
+// It is for reading a report's text, not for polling.
+func (f *Fetcher) FetchPage(ctx context.Context, rawURL string) (body []byte, contentType string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	resp, err := f.get(ctx, rawURL, http.Header{"Accept": {"text/html, text/plain;q=0.9, */*;q=0.5"}})
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		drain(resp.Body)
+		reason := ReasonOther
+		switch {
+		case resp.StatusCode >= 400 && resp.StatusCode < 500:
+			reason = ReasonHTTP4xx
+		case resp.StatusCode >= 500:
+			reason = ReasonHTTP5xx
+		}
+		return nil, "", &FetchError{URL: rawURL, Reason: reason, Status: resp.StatusCode}
+	}
+	body, err = f.readBody(resp)
+	if err != nil {
+		return nil, "", &FetchError{URL: rawURL, Reason: classify(ctx, err), Err: err}
+	}
+	contentType = resp.Header.Get("Content-Type")
+	return DecodePage(body, contentType), contentType, nil
 }
 
 // readBody reads the response body, decoding its Content-Encoding, and fails
