@@ -28,6 +28,12 @@ type contractStore interface {
 	MarkFinal(ctx context.Context, deliveryID string, status news.DeliveryStatus, attempts int, lastErr string, at time.Time) error
 	Deliveries(ctx context.Context, f DeliveryFilter) ([]news.Delivery, error)
 	PendingDeliveries(ctx context.Context) (int, error)
+	TopicFingerprint(ctx context.Context, topicID string) (string, error)
+	ItemsSince(ctx context.Context, since time.Time, sourceIDs []string, limit int) ([]news.Item, error)
+	Item(ctx context.Context, id string) (news.Item, string, error)
+	Backfill(ctx context.Context, topicID, fingerprint string, rematched []string, matches []news.Match, now time.Time) error
+	PruneTopics(ctx context.Context, keep []string) (int, error)
+	Stats(ctx context.Context) (Stats, error)
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -74,6 +80,7 @@ func testMatch(topic string, it news.Item, matchedAt time.Time, baseline bool) n
 		Hits:      []news.Hit{{Term: "rights", Field: "title", Text: "Rights"}, {Term: "human rights", Field: "summary", Text: "human rights"}},
 		Score:     1.75,
 		Snippet:   "…the snippet…",
+		Marks:     []news.Span{{Start: 3, End: 6}, {Start: 7, End: 14}}, // "the", "snippet"
 		MatchedAt: matchedAt,
 		Baseline:  baseline,
 	}
@@ -127,6 +134,7 @@ func entryTitles(es []news.Entry) []string {
 // testStoreContract is the behaviour every backend must show.
 func testStoreContract(t *testing.T, b backend) {
 	ctx := context.Background()
+	testTopicStateContract(t, b)
 
 	t.Run("Ping", func(t *testing.T) {
 		if err := b.open(t).Ping(ctx); err != nil {

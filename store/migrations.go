@@ -20,8 +20,8 @@ type migration struct {
 // DOUBLE PRECISION, BOOLEAN) are spelled so that the same DDL reads the same
 // in PostgreSQL; only the index NULL ordering would differ there.
 //
-// Times are unix milliseconds (NULL = zero time). Lists and hits are JSON
-// text (NULL = nil). See the package documentation.
+// Times are unix milliseconds (NULL = zero time). Lists, hits and marks are
+// JSON text (NULL = nil). See the package documentation.
 var sqliteMigrations = []migration{
 	{version: 1, name: "initial schema", stmts: []string{
 		`CREATE TABLE sources (
@@ -92,6 +92,29 @@ var sqliteMigrations = []migration{
 		`CREATE INDEX deliveries_queue ON deliveries (webhook_id, status, created_at, id)`,
 		`CREATE INDEX deliveries_status ON deliveries (status, created_at, id)`,
 		`CREATE INDEX deliveries_created ON deliveries (created_at, id)`,
+	}},
+	{version: 2, name: "match marks, topic state for backfill", stmts: []string{
+		// Byte ranges of the snippet to highlight, JSON text (NULL = nil).
+		// Matches stored before this migration have none.
+		`ALTER TABLE matches ADD COLUMN marks TEXT`,
+		// What a topic looked like when its matches were last backfilled, so
+		// that a changed topic is noticed across restarts. A topic without a
+		// row is new. No foreign key from matches: polls record matches of
+		// topics that were never backfilled.
+		`CREATE TABLE topics (
+			id            TEXT PRIMARY KEY,
+			fingerprint   TEXT NOT NULL,
+			backfilled_at BIGINT
+		)`,
+		// ItemsSince walks items by fetch time, for all sources or for some;
+		// (source_id, fetched_at, id) also serves everything items_source did.
+		`DROP INDEX items_source`,
+		`CREATE INDEX items_source_fetched ON items (source_id, fetched_at, id)`,
+		`CREATE INDEX items_fetched ON items (fetched_at, id)`,
+		// "Does this match have deliveries?" is asked per match by Backfill
+		// and PruneTopics, and by the foreign key check whenever a match is
+		// deleted; without this index each would scan the whole outbox.
+		`CREATE INDEX deliveries_match ON deliveries (topic_id, item_id)`,
 	}},
 }
 

@@ -184,26 +184,22 @@ func savePoll(ctx context.Context, tx *sql.Tx, p news.PollResult) (int, error) {
 		if m.TopicID == "" {
 			return 0, fmt.Errorf("match of item %q has no topic", m.ItemID)
 		}
-		terms, err := encodeStrings(m.Terms)
+		enc, err := encodeMatch(m)
 		if err != nil {
-			return 0, fmt.Errorf("match %q/%q terms: %w", m.TopicID, m.ItemID, err)
-		}
-		hits, err := encodeHits(m.Hits)
-		if err != nil {
-			return 0, fmt.Errorf("match %q/%q hits: %w", m.TopicID, m.ItemID, err)
+			return 0, err
 		}
 		if insMatch == nil {
 			if insMatch, err = tx.PrepareContext(ctx, `INSERT INTO matches (topic_id, item_id,
-					item_published, terms, hits, score, snippet, matched_at, baseline)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+					item_published, terms, hits, score, snippet, marks, matched_at, baseline)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 				ON CONFLICT (topic_id, item_id) DO NOTHING`); err != nil {
 				return 0, err
 			}
 			defer insMatch.Close()
 		}
 		if _, err := insMatch.ExecContext(ctx,
-			m.TopicID, m.ItemID, published, terms, hits, scoreOf(m.Score), m.Snippet,
-			msOf(m.MatchedAt), m.Baseline); err != nil {
+			m.TopicID, m.ItemID, published, enc.terms, enc.hits, scoreOf(m.Score), m.Snippet,
+			enc.marks, msOf(m.MatchedAt), m.Baseline); err != nil {
 			return 0, fmt.Errorf("match %q/%q: %w", m.TopicID, m.ItemID, err)
 		}
 		matched[matchKey{m.TopicID, m.ItemID}] = true

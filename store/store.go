@@ -14,8 +14,8 @@
 //     correctly and mean the same in every SQL dialect; the zero time is
 //     stored as NULL. A round trip therefore keeps the instant at millisecond
 //     precision and returns it in UTC.
-//   - string lists (authors, categories, terms) and hits are stored as JSON
-//     text; a nil slice is stored as NULL so that nil and empty survive a
+//   - string lists (authors, categories, terms), hits and marks are stored as
+//     JSON text; a nil slice is stored as NULL so that nil and empty survive a
 //     round trip as themselves.
 //   - a NaN score is stored as NULL (SQLite cannot store NaN) and read back
 //     as NaN.
@@ -147,6 +147,64 @@ func decodeHits(v sql.NullString) ([]news.Hit, error) {
 	return out, nil
 }
 
+// spanJSON is the stored shape of a news.Span (see hitJSON for why).
+type spanJSON struct {
+	Start int `json:"start"`
+	End   int `json:"end"`
+}
+
+func encodeSpans(spans []news.Span) (sql.NullString, error) {
+	if spans == nil {
+		return sql.NullString{}, nil
+	}
+	out := make([]spanJSON, len(spans))
+	for i, sp := range spans {
+		out[i] = spanJSON(sp)
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return sql.NullString{}, err
+	}
+	return sql.NullString{String: string(b), Valid: true}, nil
+}
+
+func decodeSpans(v sql.NullString) ([]news.Span, error) {
+	if !v.Valid {
+		return nil, nil
+	}
+	var in []spanJSON
+	if err := json.Unmarshal([]byte(v.String), &in); err != nil {
+		return nil, fmt.Errorf("decode marks: %w", err)
+	}
+	out := make([]news.Span, len(in))
+	for i, sp := range in {
+		out[i] = news.Span(sp)
+	}
+	return out, nil
+}
+
+// matchJSON holds a match's JSON-encoded columns, ready to bind.
+type matchJSON struct {
+	terms, hits, marks sql.NullString
+}
+
+func encodeMatch(m news.Match) (matchJSON, error) {
+	var (
+		enc matchJSON
+		err error
+	)
+	if enc.terms, err = encodeStrings(m.Terms); err != nil {
+		return matchJSON{}, fmt.Errorf("match %q/%q terms: %w", m.TopicID, m.ItemID, err)
+	}
+	if enc.hits, err = encodeHits(m.Hits); err != nil {
+		return matchJSON{}, fmt.Errorf("match %q/%q hits: %w", m.TopicID, m.ItemID, err)
+	}
+	if enc.marks, err = encodeSpans(m.Marks); err != nil {
+		return matchJSON{}, fmt.Errorf("match %q/%q marks: %w", m.TopicID, m.ItemID, err)
+	}
+	return enc, nil
+}
+
 // itemColumns and itemRow read an item selected with the alias i.
 const itemColumns = `i.id, i.source_id, i.item_key, i.title, i.link, i.summary, i.content,
 	i.authors, i.categories, i.published, i.updated, i.fetched_at`
@@ -176,20 +234,21 @@ func (r *itemRow) item() (news.Item, error) {
 }
 
 // matchColumns and matchRow read a match selected with the alias m.
-const matchColumns = `m.topic_id, m.item_id, m.terms, m.hits, m.score, m.snippet, m.matched_at, m.baseline`
+const matchColumns = `m.topic_id, m.item_id, m.terms, m.hits, m.score, m.snippet, m.marks, m.matched_at, m.baseline`
 
 type matchRow struct {
 	m          news.Match
 	terms      sql.NullString
 	hits       sql.NullString
 	score      sql.NullFloat64
+	marks      sql.NullString
 	matchedAt  sql.NullInt64
 	isBaseline bool
 }
 
 func (r *matchRow) dest() []any {
 	return []any{&r.m.TopicID, &r.m.ItemID, &r.terms, &r.hits, &r.score, &r.m.Snippet,
-		&r.matchedAt, &r.isBaseline}
+		&r.marks, &r.matchedAt, &r.isBaseline}
 }
 
 func (r *matchRow) match() (news.Match, error) {
@@ -199,6 +258,9 @@ func (r *matchRow) match() (news.Match, error) {
 		return news.Match{}, fmt.Errorf("match %q/%q terms: %w", m.TopicID, m.ItemID, err)
 	}
 	if m.Hits, err = decodeHits(r.hits); err != nil {
+		return news.Match{}, fmt.Errorf("match %q/%q: %w", m.TopicID, m.ItemID, err)
+	}
+	if m.Marks, err = decodeSpans(r.marks); err != nil {
 		return news.Match{}, fmt.Errorf("match %q/%q: %w", m.TopicID, m.ItemID, err)
 	}
 	m.Score = scoreFrom(r.score)
