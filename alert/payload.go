@@ -41,8 +41,15 @@ type Event struct {
 		} `json:"source"`
 	} `json:"item"`
 	MatchedTerms []string `json:"matched_terms"`
-	Score        float64  `json:"score"`
-	Snippet      string   `json:"snippet"`
+	// Matched explains MatchedTerms: each term with the item fields it was
+	// found in ("title", "summary", ...), in the same order.
+	Matched []MatchedTerm `json:"matched"`
+	Score   float64       `json:"score"`
+	Snippet string        `json:"snippet"`
+	// Marks are the byte ranges [start, end) of Snippet that matched, in
+	// order and not overlapping, for highlighting. They index the snippet
+	// as sent (cleaned and capped), not the stored one.
+	Marks [][2]int `json:"marks"`
 }
 
 // Caps on feed text in the JSON event. The spec recommends payloads well
@@ -91,7 +98,13 @@ func NewEvent(a news.Alert) Event {
 	if math.IsNaN(e.Score) || math.IsInf(e.Score, 0) {
 		e.Score = 0
 	}
-	e.Snippet = truncate(clean(a.Entry.Match.Snippet), maxEventSnippet)
+	e.Matched = explain(a.Entry.Match)
+	// Split at the marks first: cleaning changes byte offsets.
+	ps := split(a.Entry.Match.Snippet, a.Entry.Match.Marks)
+	for i := range ps {
+		ps[i].text = clean(ps[i].text)
+	}
+	e.Snippet, e.Marks = render(normalize(ps), maxEventSnippet, markup{})
 	return e
 }
 
@@ -191,6 +204,13 @@ func slackEscape(r rune) string {
 // entity-escaped as Slack expects everywhere in message text.
 var slackURLReplacer = strings.NewReplacer("|", "%7C", "<", "%3C", ">", "%3E", " ", "%20", "&", "&amp;")
 
+// slackMarkup writes highlights as *bold*. Slack has no way to escape "*",
+// so a highlight whose text holds one, or that could not render as bold
+// (edge whitespace, inside a word), is left plain rather than garbled.
+func slackMarkup() markup {
+	return markup{esc: slackEscape, open: "*", close: "*", bold: slackBold}
+}
+
 func slackMessage(e Event) slackPayload {
 	topic := oneLine(firstNonEmpty(e.Topic.Title, e.Topic.ID))
 	title := oneLine(firstNonEmpty(e.Item.Title, e.Item.Link, "(untitled)"))
@@ -223,15 +243,15 @@ func slackMessage(e Event) slackPayload {
 		blocks = append(blocks, slackBlock{Type: "context", Elements: []slackText{mrkdwn(ctx)}})
 	}
 
-	if snip := oneLine(firstNonEmpty(e.Snippet, e.Item.Summary)); snip != "" {
+	if ps := excerpt(e, slackMarkup()); len(ps) > 0 {
 		// The leading ">" is mrkdwn's quote marker, deliberately unescaped.
-		blocks = append(blocks, slackBlock{Type: "section", Text: ptr(mrkdwn("> " + escTruncate(snip, slackSectionMax-2, slackEscape)))})
+		snip, _ := render(ps, slackSectionMax-2, slackMarkup())
+		blocks = append(blocks, slackBlock{Type: "section", Text: ptr(mrkdwn("> " + snip))})
 	}
 
 	var fields []slackText
-	if len(e.MatchedTerms) > 0 {
+	if terms := oneLine(explainText(e.Matched)); terms != "" {
 		const label = "*Matched terms*\n"
-		terms := oneLine(strings.Join(e.MatchedTerms, ", "))
 		fields = append(fields, mrkdwn(label+escTruncate(terms, slackFieldMax-width(label), slackEscape)))
 	}
 	fields = append(fields, mrkdwn("*Score*\n"+formatScore(e.Score)))
@@ -306,6 +326,12 @@ func discordEscape(r rune) string {
 	return string(r)
 }
 
+// discordMarkup writes highlights as **bold**; "*" in the text is escaped,
+// so only a highlight with edge whitespace is left plain.
+func discordMarkup() markup {
+	return markup{esc: discordEscape, open: "**", close: "**", bold: discordBold}
+}
+
 func discordMessage(e Event) discordPayload {
 	topic := oneLine(firstNonEmpty(e.Topic.Title, e.Topic.ID))
 	title := oneLine(firstNonEmpty(e.Item.Title, e.Item.Link, "(untitled)"))
@@ -336,7 +362,7 @@ func discordMessage(e Event) discordPayload {
 	}
 	addField("Topic", topic, true)
 	addField("Source", source, true)
-	addField("Matched terms", oneLine(strings.Join(e.MatchedTerms, ", ")), false)
+	addField("Matched", oneLine(explainText(e.Matched)), false)
 	addField("Score", formatScore(e.Score), true)
 	em.Footer = &discordFooter{Text: truncate("wirewatch · "+e.ID, discordFooterMax)}
 
@@ -346,8 +372,8 @@ func discordMessage(e Event) discordPayload {
 		used += width(f.Name) + width(f.Value)
 	}
 	budget := min(discordDescriptionMax, discordEmbedTotalMax-used)
-	if snip := oneLine(firstNonEmpty(e.Snippet, e.Item.Summary)); snip != "" && budget > 1 {
-		em.Description = escTruncate(snip, budget, discordEscape)
+	if ps := excerpt(e, discordMarkup()); len(ps) > 0 && budget > 1 {
+		em.Description, _ = render(ps, budget, discordMarkup())
 	}
 
 	content := "🔔 New match for **" + escTruncate(topic, 200, discordEscape) + "**: " + escTruncate(title, 300, discordEscape)
@@ -361,6 +387,25 @@ func discordMessage(e Event) discordPayload {
 }
 
 // ---- text helpers --------------------------------------------------------
+
+// excerpt is what a chat message quotes: the snippet with its marks, else
+// the summary, on one line, with the highlights m cannot render unmarked.
+func excerpt(e Event, m markup) []piece {
+	var ps []piece
+	if strings.TrimSpace(e.Snippet) != "" {
+		marks := make([]news.Span, len(e.Marks))
+		for i, s := range e.Marks {
+			marks[i] = news.Span{Start: s[0], End: s[1]}
+		}
+		ps = split(e.Snippet, marks)
+	} else {
+		ps = []piece{{text: e.Item.Summary}}
+	}
+	// Bold is decided on the text as the source wrote it (a highlight with
+	// edge whitespace stays plain), then again once whitespace is
+	// collapsed and the neighbours are final.
+	return applyBold(oneLinePieces(applyBold(normalize(ps), m)), m)
+}
 
 func ptr[T any](v T) *T { return &v }
 

@@ -48,14 +48,31 @@ func goldenAlert() news.Alert {
 			Item: item,
 			Match: news.Match{
 				TopicID: "xinjiang", ItemID: item.ID,
-				Terms:     []string{"Xinjiang", "Uyghur*", "human rights"},
+				Terms: []string{"Xinjiang", "Uyghur*", "human rights"},
+				Hits: []news.Hit{
+					{Term: "Xinjiang", Field: "title", Text: "Xinjiang"},
+					{Term: "Uyghur*", Field: "summary", Text: "Uyghurs"},
+					{Term: "human rights", Field: "summary", Text: "human rights"},
+				},
 				Score:     0.8731,
-				Snippet:   "…the UN human rights office says Uyghurs <b>held</b> in camps & \"re-education\" centres…",
+				Snippet:   goldenSnippet,
+				Marks:     []news.Span{spanOf(goldenSnippet, "human rights"), spanOf(goldenSnippet, "Uyghurs")},
 				MatchedAt: matched,
 			},
 			SourceTitle: "Reuters — World",
 		},
 	}
+}
+
+const goldenSnippet = "…the UN human rights office says Uyghurs <b>held</b> in camps & \"re-education\" centres…"
+
+// spanOf is the byte range of the first sub in s.
+func spanOf(s, sub string) news.Span {
+	i := strings.Index(s, sub)
+	if i < 0 {
+		panic("spanOf: " + sub + " not in " + s)
+	}
+	return news.Span{Start: i, End: i + len(sub)}
 }
 
 func TestRenderGolden(t *testing.T) {

@@ -1,5 +1,6 @@
 // Package feed renders wirewatch's per-topic feeds (RSS 2.0, Atom 1.0 and
-// JSON Feed 1.1) and serves them, with a small HTML index, over HTTP.
+// JSON Feed 1.1) and serves them over HTTP, with HTML pages for reporters:
+// an index of every topic with its latest matches, and a page per topic.
 //
 // Output is a pure function of the topic, its entries and the options: no
 // clock, no random ids. That is what lets the handler derive a strong ETag
@@ -16,8 +17,13 @@
 // RSS isPermaLink defaults, JSON Feed's mandatory items array) the package
 // wraps gorilla's exported structs rather than forking them.
 //
-// The handler serves only /feeds/... and the index at /. The health check
-// (/healthz) belongs to the application, which mounts it on the same mux.
+// Every entry shows why it matched: the snippet with the matched parts
+// highlighted (<mark> wherever the format carries HTML), and the matched
+// terms with the fields they were found in and the score.
+//
+// The handler serves only /feeds/..., /topics/... and the index at /. The
+// health check (/healthz) belongs to the application, which mounts it on
+// the same mux.
 package feed
 
 import (
@@ -265,21 +271,24 @@ func terms(e news.Entry) []string {
 	return out
 }
 
-// whyLine says why the entry is in the feed and where it came from.
+// whyLine says why the entry is in the feed and where it came from:
+// "Matched: Uyghur* (title, summary), human rights (summary) · score 3 —
+// Source: Rights Wire".
 func whyLine(e news.Entry) string {
 	line := "Source: " + sourceName(e)
-	if ts := terms(e); len(ts) > 0 {
-		line = "Matched: " + strings.Join(ts, ", ") + " — " + line
+	if ts := explain(e.Match); len(ts) > 0 {
+		line = "Matched: " + explainText(ts) + " · score " + scoreText(e.Match.Score) + " — " + line
 	}
 	return line
 }
 
 // plainDescription is the item's summary (else the match snippet) followed
-// by the why-line, as plain text.
+// by the why-line, as plain text: no highlighting, since the formats that
+// carry it (RSS description, JSON Feed summary) have no markup to show it.
 func plainDescription(e news.Entry) string {
 	text := strings.TrimSpace(clean(e.Item.Summary))
 	if text == "" {
-		text = strings.TrimSpace(clean(e.Match.Snippet))
+		text = segmentsText(highlight(e.Match.Snippet, e.Match.Marks))
 	}
 	if text == "" {
 		return whyLine(e)
@@ -287,24 +296,31 @@ func plainDescription(e news.Entry) string {
 	return text + "\n\n" + whyLine(e)
 }
 
-// contentHTML is the entry as HTML. Every piece of it is third-party text,
-// so every piece is escaped.
+// contentHTML is the entry as HTML: the summary, the snippet with the
+// matched parts in <mark>, the matched terms with the fields they were
+// found in and the score, and the source. Every piece of it is third-party
+// text, so every piece is escaped; the only markup is ours.
 func contentHTML(e news.Entry) string {
 	var b strings.Builder
 	summary := strings.TrimSpace(clean(e.Item.Summary))
-	snippet := strings.TrimSpace(clean(e.Match.Snippet))
-	if summary != "" {
-		b.WriteString("<p>" + html.EscapeString(summary) + "</p>\n")
-	}
-	if snippet != "" && snippet != summary {
-		b.WriteString("<blockquote><p>" + html.EscapeString(snippet) + "</p></blockquote>\n")
-	}
-	if ts := terms(e); len(ts) > 0 {
-		esc := make([]string, len(ts))
-		for i, t := range ts {
-			esc[i] = "<strong>" + html.EscapeString(t) + "</strong>"
+	segs := highlight(e.Match.Snippet, e.Match.Marks)
+	snippet := segmentsText(segs)
+	switch {
+	case snippet == "":
+		if summary != "" {
+			b.WriteString("<p>" + html.EscapeString(summary) + "</p>\n")
 		}
-		b.WriteString("<p>Matched: " + strings.Join(esc, ", ") + "</p>\n")
+	case snippet == summary:
+		// The snippet is the whole summary: show it once, highlighted.
+		b.WriteString("<p>" + segmentsHTML(segs) + "</p>\n")
+	default:
+		if summary != "" {
+			b.WriteString("<p>" + html.EscapeString(summary) + "</p>\n")
+		}
+		b.WriteString("<blockquote><p>" + segmentsHTML(segs) + "</p></blockquote>\n")
+	}
+	if ts := explain(e.Match); len(ts) > 0 {
+		b.WriteString("<p>Matched: " + explainHTML(ts) + " · score " + scoreText(e.Match.Score) + "</p>\n")
 	}
 	b.WriteString("<p>Source: " + html.EscapeString(sourceName(e)) + "</p>")
 	return b.String()

@@ -57,9 +57,15 @@ func testEntries() []news.Entry {
 				Updated:   base.Add(-1 * time.Hour),
 			},
 			Match: news.Match{
-				TopicID:   "uyghur-rights",
-				Terms:     []string{"human rights", "uyghur*"},
+				TopicID: "uyghur-rights",
+				Terms:   []string{"human rights", "uyghur*"},
+				Hits: []news.Hit{
+					{Term: "human rights", Field: "summary", Text: "human rights"},
+					{Term: "uyghur*", Field: "title", Text: "Uyghur"},
+					{Term: "uyghur*", Field: "summary", Text: "Uyghurs"},
+				},
 				Snippet:   "…the detention of Uyghurs…",
+				Marks:     []news.Span{spanOf("…the detention of Uyghurs…", "Uyghurs")},
 				Score:     2.5,
 				MatchedAt: base,
 			},
@@ -76,9 +82,19 @@ func testEntries() []news.Entry {
 				Published: base.Add(-3 * time.Hour),
 			},
 			Match: news.Match{
-				TopicID:   "uyghur-rights",
-				Terms:     []string{"<b>uyghur*</b>", "human rights"},
-				Snippet:   hostile + " snippet",
+				TopicID: "uyghur-rights",
+				Terms:   []string{"<b>uyghur*</b>", "human rights"},
+				Hits: []news.Hit{
+					{Term: "<b>uyghur*</b>", Field: "<i>title</i>", Text: hostile},
+				},
+				Snippet: hostile + " snippet",
+				// A mark over markup, then marks a buggy or hostile
+				// store might hold: overlapping, negative, past the end
+				// (clamped to "snippet").
+				Marks: []news.Span{
+					{Start: 0, End: 8}, {Start: 5, End: 12}, {Start: -5, End: -1},
+					{Start: len(hostile) + 1, End: len(hostile) + 100},
+				},
 				Score:     1,
 				MatchedAt: base.Add(-30 * time.Minute),
 			},
@@ -100,6 +116,15 @@ func testEntries() []news.Entry {
 			},
 		},
 	}
+}
+
+// spanOf is the byte range of the first sub in s.
+func spanOf(s, sub string) news.Span {
+	i := strings.Index(s, sub)
+	if i < 0 {
+		panic("spanOf: " + sub + " not in " + s)
+	}
+	return news.Span{Start: i, End: i + len(sub)}
 }
 
 func render(t *testing.T, format string, topic news.Topic, entries []news.Entry, opts Options) []byte {
@@ -277,7 +302,7 @@ func TestRSS(t *testing.T) {
 	if first.Creator != "Jane Reporter" || first.Author != "" {
 		t.Errorf("item 0 dc:creator = %q, author = %q; want the first non-blank author as dc:creator only", first.Creator, first.Author)
 	}
-	if want := "Matched: human rights, uyghur* — Source: Rights Wire"; !strings.HasSuffix(first.Description, want) {
+	if want := "Matched: human rights (summary), uyghur* (title, summary) · score 2.5 — Source: Rights Wire"; !strings.HasSuffix(first.Description, want) {
 		t.Errorf("item 0 description = %q, want it to end with %q", first.Description, want)
 	}
 	// The third entry has no source title: its source id names it.
@@ -441,7 +466,7 @@ func TestJSONFeed(t *testing.T) {
 		}
 	}
 	// summary is plain text: not HTML-escaped, unlike RSS/Atom descriptions.
-	if want := "Matched: human rights, uyghur* — Source: Rights Wire"; !strings.HasSuffix(d.Items[0].Summary, "\n\n"+want) {
+	if want := "Matched: human rights (summary), uyghur* (title, summary) · score 2.5 — Source: Rights Wire"; !strings.HasSuffix(d.Items[0].Summary, "\n\n"+want) {
 		t.Errorf("item 0 summary = %q", d.Items[0].Summary)
 	}
 	if !strings.Contains(d.Items[1].Summary, `<b>uyghur*</b>`) {

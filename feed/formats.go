@@ -155,13 +155,20 @@ type jsonItem struct {
 // jsonExtension is the JSON Feed extension object (keys starting with "_"
 // are reserved for publishers) carrying why an item is in the topic.
 type jsonExtension struct {
-	TopicID      string    `json:"topic_id"`
-	ItemID       string    `json:"item_id"`
-	SourceID     string    `json:"source_id"`
-	SourceTitle  string    `json:"source_title,omitempty"`
-	MatchedTerms []string  `json:"matched_terms"`
-	MatchedAt    time.Time `json:"matched_at,omitzero"`
-	Score        float64   `json:"score"`
+	TopicID      string   `json:"topic_id"`
+	ItemID       string   `json:"item_id"`
+	SourceID     string   `json:"source_id"`
+	SourceTitle  string   `json:"source_title,omitempty"`
+	MatchedTerms []string `json:"matched_terms"`
+	// Matched pairs each term with the item fields it was found in.
+	Matched   []matchedTerm `json:"matched"`
+	MatchedAt time.Time     `json:"matched_at,omitzero"`
+	Score     float64       `json:"score"`
+	// Snippet is the match's excerpt as plain text, and Marks the byte
+	// ranges [start, end) of it that matched, so a reader can highlight
+	// it without parsing content_html.
+	Snippet string   `json:"snippet,omitempty"`
+	Marks   [][2]int `json:"marks,omitempty"`
 }
 
 // buildJSON builds the JSON Feed 1.1 document for a topic.
@@ -178,6 +185,10 @@ func buildJSON(topic news.Topic, entries []news.Entry, opts Options) *jsonFeed {
 		// JSON Feed's summary is plain text, unlike RSS/Atom descriptions.
 		it.Summary = plainDescription(e)
 		it.Tags = terms(e)
+		snippet, marks := segmentsMarks(highlight(e.Match.Snippet, e.Match.Marks))
+		if len(marks) == 0 {
+			marks = nil
+		}
 		out.Items[i] = &jsonItem{
 			JSONItem: it,
 			Wirewatch: &jsonExtension{
@@ -186,8 +197,11 @@ func buildJSON(topic news.Topic, entries []news.Entry, opts Options) *jsonFeed {
 				SourceID:     clean(e.Item.SourceID),
 				SourceTitle:  strings.TrimSpace(clean(e.SourceTitle)),
 				MatchedTerms: terms(e),
+				Matched:      explain(e.Match),
 				MatchedAt:    stamp(e.Match.MatchedAt),
 				Score:        finite(e.Match.Score),
+				Snippet:      snippet,
+				Marks:        marks,
 			},
 		}
 	}

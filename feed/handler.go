@@ -2,10 +2,10 @@ package feed
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"html"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -27,10 +27,12 @@ type handler struct {
 	lister Lister
 	opts   Options
 	topics map[string]news.Topic
-	// The index depends only on the options, so it is rendered once.
-	index     []byte
-	indexETag string
-	indexErr  error
+	// order is the configured topics without duplicate ids, as the index
+	// lists them.
+	order []news.Topic
+	// pages are the HTML page templates, parsed once per handler.
+	pages    *template.Template
+	pagesErr error
 }
 
 // NewHandler serves:
@@ -38,11 +40,14 @@ type handler struct {
 //	GET /feeds/{topic}.rss   RSS 2.0       (application/rss+xml; charset=utf-8)
 //	GET /feeds/{topic}.atom  Atom 1.0      (application/atom+xml; charset=utf-8)
 //	GET /feeds/{topic}.json  JSON Feed 1.1 (application/feed+json; charset=utf-8)
-//	GET /                    an HTML index of the topics and their feeds
+//	GET /                    an HTML index: every topic, its definition and feeds, its latest 10 matches
+//	GET /topics/{topic}      an HTML page of one topic with its latest matches
 //
-// HEAD works on all of them. Feeds carry a strong ETag (a hash of the bytes)
-// and Last-Modified (the newest entry's change), and answer conditional
-// requests with 304; ?limit=N (default 50, at most 500) bounds the entries.
+// HEAD works on all of them. Every response carries a strong ETag (a hash
+// of the bytes); feeds also carry Last-Modified (the newest entry's change).
+// Conditional requests get a 304. ?limit=N (default 50, at most 500) bounds
+// the entries of feeds and topic pages. Pages are rendered per request from
+// the Lister, so they always show the newest matches.
 // It is meant to be mounted on the app's mux at "/"; the app mounts /healthz
 // itself.
 func NewHandler(l Lister, opts Options) http.Handler {
@@ -51,17 +56,13 @@ func NewHandler(l Lister, opts Options) http.Handler {
 	for _, t := range opts.Topics {
 		if _, dup := h.topics[t.ID]; !dup {
 			h.topics[t.ID] = t
+			h.order = append(h.order, t)
 		}
 	}
-	var buf bytes.Buffer
-	if err := renderIndex(&buf, opts); err != nil {
-		h.indexErr = err
-	} else {
-		h.index = buf.Bytes()
-		h.indexETag = etag(h.index)
-	}
+	h.pages, h.pagesErr = parsePages()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /feeds/{file}", h.serveFeed)
+	mux.HandleFunc("GET /topics/{id}", h.serveTopic)
 	mux.HandleFunc("GET /{$}", h.serveIndex)
 	return mux
 }
@@ -97,24 +98,11 @@ func (h *handler) serveFeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	entries, err := h.lister.TopicEntries(ctx, topic.ID, limit)
-	if errors.Is(err, news.ErrNotFound) {
-		// A configured topic the store has no rows for yet is an
-		// empty feed, not an error.
-		entries, err = nil, nil
-	}
+	entries, err := h.list(ctx, topic.ID, limit)
 	if err != nil {
-		level := slog.LevelError
-		if ctx.Err() != nil {
-			// The client left mid-query: not our failure, not an alarm.
-			level = slog.LevelDebug
-		}
-		h.opts.Logger.Log(ctx, level, "feed: list entries", "topic", topic.ID, "err", err)
+		h.logListError(ctx, topic.ID, err)
 		http.Error(w, "internal server error", http.StatusInternalServerError)
 		return
-	}
-	if len(entries) > limit {
-		entries = entries[:limit]
 	}
 
 	var buf bytes.Buffer
@@ -142,6 +130,33 @@ func (h *handler) serveFeed(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", modified, bytes.NewReader(buf.Bytes()))
 }
 
+// list returns a topic's newest entries, at most limit of them whatever
+// the store returns. A configured topic the store has no rows for yet
+// (news.ErrNotFound) has no entries, which is not an error.
+func (h *handler) list(ctx context.Context, topicID string, limit int) ([]news.Entry, error) {
+	entries, err := h.lister.TopicEntries(ctx, topicID, limit)
+	if errors.Is(err, news.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) > limit {
+		entries = entries[:limit]
+	}
+	return entries, nil
+}
+
+// logListError logs a failed listing; a client that left mid-query is not
+// our failure, so it is no alarm.
+func (h *handler) logListError(ctx context.Context, topicID string, err error) {
+	level := slog.LevelError
+	if ctx.Err() != nil {
+		level = slog.LevelDebug
+	}
+	h.opts.Logger.Log(ctx, level, "feed: list entries", "topic", topicID, "err", err)
+}
+
 // parseLimit reads ?limit=: absent means the default, above the maximum
 // is clamped, anything that is not a whole number ≥ 1 is an error whose
 // message is fit for the client.
@@ -161,108 +176,85 @@ func parseLimit(r *http.Request) (int, error) {
 	return 0, errors.New("limit must be a whole number from 1 to " + strconv.Itoa(maxLimit))
 }
 
+// serveIndex renders the index from the Lister on every request, so it
+// always shows the latest matches. A topic whose matches cannot be listed
+// is shown as such rather than failing the whole page; the error is logged.
 func (h *handler) serveIndex(w http.ResponseWriter, r *http.Request) {
-	if h.indexErr != nil {
-		h.opts.Logger.ErrorContext(r.Context(), "feed: render index", "err", h.indexErr)
+	ctx := r.Context()
+	if h.pagesErr != nil {
+		h.opts.Logger.ErrorContext(ctx, "feed: parse page templates", "err", h.pagesErr)
 		http.Error(w, "internal server error", http.StatusInternalServerError)
 		return
 	}
+	topics := make([]indexTopic, 0, len(h.opts.Topics))
+	for _, t := range h.order {
+		entries, err := h.list(ctx, t.ID, indexItems)
+		if err != nil {
+			h.logListError(ctx, t.ID, err)
+			if ctx.Err() != nil {
+				// The client left: no page is wanted.
+				http.Error(w, "request canceled", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		topics = append(topics, indexTopic{Topic: t, Entries: entries, Unavailable: err != nil})
+	}
+	var buf bytes.Buffer
+	if err := renderIndexPage(&buf, h.pages, topics, h.opts); err != nil {
+		h.opts.Logger.ErrorContext(ctx, "feed: render index", "err", err)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	servePage(w, r, buf.Bytes())
+}
+
+// serveTopic renders a topic's page: its definition, feeds and latest
+// matches (?limit=, like the feeds).
+func (h *handler) serveTopic(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	topic, ok := h.topics[r.PathValue("id")]
+	if !ok {
+		http.Error(w, "unknown topic", http.StatusNotFound)
+		return
+	}
+	if h.pagesErr != nil {
+		h.opts.Logger.ErrorContext(ctx, "feed: parse page templates", "err", h.pagesErr)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	limit, err := parseLimit(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	entries, err := h.list(ctx, topic.ID, limit)
+	if err != nil {
+		h.logListError(ctx, topic.ID, err)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := renderTopicPage(&buf, h.pages, topic, entries, limit, h.opts); err != nil {
+		h.opts.Logger.ErrorContext(ctx, "feed: render topic page", "topic", topic.ID, "err", err)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	servePage(w, r, buf.Bytes())
+}
+
+// servePage sends an HTML page with a strong ETag. There is no
+// Last-Modified: a page also changes when the configuration does, which no
+// entry's time reflects, so only the bytes can validate it.
+func servePage(w http.ResponseWriter, r *http.Request, body []byte) {
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/html; charset=utf-8")
-	hdr.Set("ETag", h.indexETag)
+	hdr.Set("ETag", etag(body))
+	// Reporters expect a reload to show the newest matches: always
+	// revalidate, which the ETag makes cheap.
+	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("X-Content-Type-Options", "nosniff")
-	// The page needs nothing but its own inline style.
+	// The pages need nothing but their own inline style: no scripts, no
+	// images, no frames, no forms.
 	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(h.index))
-}
-
-type indexFeed struct {
-	Name, Type, URL string
-}
-
-type indexTopic struct {
-	ID, Title, Query string
-	Feeds            []indexFeed
-}
-
-type indexPage struct {
-	Title string
-	// Alternates are the <link rel="alternate"> tags for feed
-	// autodiscovery, built by hand: html/template would write the "+" of
-	// application/rss+xml as &#43;, which is valid HTML but defeats the
-	// naive pattern matching some discovery code does.
-	Alternates []template.HTML
-	Topics     []indexTopic
-}
-
-// indexTemplate is parsed per handler, not held in a package variable.
-// html/template escapes every value for its context (text, attribute,
-// URL), so a hostile topic title is shown as text.
-const indexTemplate = `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
-{{- range .Alternates}}
-{{.}}
-{{- end}}
-<style>
-body{font:16px/1.5 system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;color:#222}
-h1{margin-bottom:.25rem}
-.lede{color:#555;margin-top:0}
-ul{list-style:none;padding:0}
-li{border-top:1px solid #ddd;padding:.75rem 0}
-.id{color:#777;font-size:.875rem}
-code{background:#f4f4f4;padding:0 .25rem;border-radius:3px}
-.feeds a{margin-right:1rem}
-</style>
-</head>
-<body>
-<h1>{{.Title}}</h1>
-<p class="lede">Each topic is a saved news search: subscribe to one of its feeds in any feed reader to follow new matching items.</p>
-{{- if .Topics}}
-<ul>
-{{- range .Topics}}
-<li>
-<h2>{{.Title}} <span class="id">({{.ID}})</span></h2>
-<p>Query: <code>{{.Query}}</code></p>
-<p class="feeds">{{range .Feeds}}<a href="{{.URL}}">{{.Name}}</a>{{end}}</p>
-</li>
-{{- end}}
-</ul>
-{{- else}}
-<p>No topics are configured.</p>
-{{- end}}
-</body>
-</html>
-`
-
-func renderIndex(buf *bytes.Buffer, opts Options) error {
-	tmpl, err := template.New("index").Parse(indexTemplate)
-	if err != nil {
-		return err
-	}
-	page := indexPage{Title: opts.Title}
-	for _, t := range opts.Topics {
-		it := indexTopic{
-			ID:    t.ID,
-			Title: feedTitle(t),
-			Query: t.Query,
-			Feeds: []indexFeed{
-				{Name: "RSS", Type: "application/rss+xml", URL: opts.feedURL(t.ID, FormatRSS)},
-				{Name: "Atom", Type: "application/atom+xml", URL: opts.feedURL(t.ID, FormatAtom)},
-				{Name: "JSON Feed", Type: "application/feed+json", URL: opts.feedURL(t.ID, FormatJSON)},
-			},
-		}
-		for _, f := range it.Feeds {
-			// Every value is escaped for a double-quoted attribute;
-			// the type is one of our constants.
-			page.Alternates = append(page.Alternates, template.HTML(`<link rel="alternate" type="`+f.Type+
-				`" title="`+html.EscapeString(it.Title+" ("+f.Name+")")+
-				`" href="`+html.EscapeString(f.URL)+`">`))
-		}
-		page.Topics = append(page.Topics, it)
-	}
-	return tmpl.Execute(buf, page)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
