@@ -12,82 +12,21 @@ import (
 // parts highlighted (byte ranges in the JSON event, *bold* in Slack,
 // **bold** in Discord) and the matched terms with their fields. Marks come
 // from storage and, before that, from a matcher run over third-party text,
-// so they are checked like any other input.
-
-// piece is a run of snippet text, matched (mark) or not.
-type piece struct {
-	text string
-	mark bool
-}
-
-// MatchedTerm is a matched query term and the item fields it was found in
-// ("title", "summary", "content", ...).
-type MatchedTerm struct {
-	Term   string   `json:"term"`
-	Fields []string `json:"fields"`
-}
-
-// validMarks returns the marks of s that can be used as they are: clamped
-// to s, non-empty, on rune boundaries, in order and not overlapping. Any
-// other mark is skipped rather than repaired: a mark that starts inside a
-// rune or overlaps its predecessor says the snippet and the marks disagree,
-// and guessing would highlight the wrong text.
-func validMarks(s string, marks []news.Span) []news.Span {
-	var out []news.Span
-	prevEnd := 0
-	for _, m := range marks {
-		start, end := max(m.Start, 0), min(m.End, len(s))
-		if start >= end || start < prevEnd {
-			continue
-		}
-		if !utf8.RuneStart(s[start]) || (end < len(s) && !utf8.RuneStart(s[end])) {
-			continue
-		}
-		out = append(out, news.Span{Start: start, End: end})
-		prevEnd = end
-	}
-	return out
-}
-
-// split cuts s at its valid marks. Pieces may be empty.
-func split(s string, marks []news.Span) []piece {
-	var out []piece
-	at := 0
-	for _, m := range validMarks(s, marks) {
-		out = append(out, piece{text: s[at:m.Start]}, piece{text: s[m.Start:m.End], mark: true})
-		at = m.End
-	}
-	return append(out, piece{text: s[at:]})
-}
-
-// normalize drops empty pieces and merges neighbours of the same kind, so
-// two adjacent marks become one highlight, not "*a**b*".
-func normalize(ps []piece) []piece {
-	var out []piece
-	for _, p := range ps {
-		switch {
-		case p.text == "":
-		case len(out) > 0 && out[len(out)-1].mark == p.mark:
-			out[len(out)-1].text += p.text
-		default:
-			out = append(out, p)
-		}
-	}
-	return out
-}
+// so they are checked like any other input: news.SplitSpans keeps only the
+// valid ones and cuts the snippet at them into pieces (news.Run).
 
 // oneLinePieces is oneLine over pieces: whitespace runs become one space
 // and the ends are trimmed. A run that crosses from a mark into plain text
 // (or back) leaves its space in the plain piece, so marks do not gain edge
 // whitespace they did not have.
-func oneLinePieces(ps []piece) []piece {
-	out := make([]piece, len(ps))
+func oneLinePieces(ps []news.Run) []news.Run {
+	out := make([]news.Run, len(ps))
 	bs := make([]strings.Builder, len(ps))
 	pending := -1 // piece where the current whitespace run began, or -1
 	started := false
 	for i, p := range ps {
-		out[i].mark = p.mark
-		for _, r := range p.text {
+		out[i].Mark = p.Mark
+		for _, r := range p.Text {
 			if unicode.IsSpace(r) {
 				if pending < 0 {
 					pending = i
@@ -99,7 +38,7 @@ func oneLinePieces(ps []piece) []piece {
 				// touched, else to the piece that ends it.
 				at := i
 				for j := pending; j <= i; j++ {
-					if !ps[j].mark {
+					if !ps[j].Mark {
 						at = j
 						break
 					}
@@ -112,9 +51,9 @@ func oneLinePieces(ps []piece) []piece {
 		}
 	}
 	for i := range out {
-		out[i].text = bs[i].String()
+		out[i].Text = bs[i].String()
 	}
-	return normalize(out)
+	return news.MergeRuns(out)
 }
 
 // markup is how a chat format writes text: esc escapes one rune, and a
@@ -149,25 +88,25 @@ func boldable(text string) bool {
 func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' }
 
 // applyBold unmarks the pieces m cannot highlight.
-func applyBold(ps []piece, m markup) []piece {
+func applyBold(ps []news.Run, m markup) []news.Run {
 	if m.bold == nil {
 		return ps
 	}
-	out := append([]piece(nil), ps...)
+	out := append([]news.Run(nil), ps...)
 	for i, p := range out {
-		if !p.mark {
+		if !p.Mark {
 			continue
 		}
 		before, after := utf8.RuneError, utf8.RuneError
 		if i > 0 {
-			before, _ = utf8.DecodeLastRuneInString(ps[i-1].text)
+			before, _ = utf8.DecodeLastRuneInString(ps[i-1].Text)
 		}
 		if i+1 < len(ps) {
-			after, _ = utf8.DecodeRuneInString(ps[i+1].text)
+			after, _ = utf8.DecodeRuneInString(ps[i+1].Text)
 		}
-		out[i].mark = m.bold(p.text, before, after)
+		out[i].Mark = m.bold(p.Text, before, after)
 	}
-	return normalize(out)
+	return news.MergeRuns(out)
 }
 
 // render writes pieces within limit units (see width): escaped rune by rune,
@@ -176,7 +115,7 @@ func applyBold(ps []piece, m markup) []piece {
 // ellipsis (or drops it, if nothing of it is left), so a marker never dangles.
 // It also returns the byte ranges of the highlighted text (without the
 // markers) in the result.
-func render(ps []piece, limit int, m markup) (string, [][2]int) {
+func render(ps []news.Run, limit int, m markup) (string, [][2]int) {
 	spans := [][2]int{}
 	if limit <= 0 {
 		return "", spans
@@ -190,7 +129,7 @@ func render(ps []piece, limit int, m markup) (string, [][2]int) {
 	fit, fitOpen, fitSpans := 0, -1, 0
 	for _, p := range ps {
 		open, closeW := -1, 0
-		if p.mark {
+		if p.Mark {
 			if n+ow+cw > limit {
 				return cut(b.String(), fit, fitOpen, spans[:fitSpans], m)
 			}
@@ -198,7 +137,7 @@ func render(ps []piece, limit int, m markup) (string, [][2]int) {
 			b.WriteString(m.open)
 			n += ow
 		}
-		for _, r := range p.text {
+		for _, r := range p.Text {
 			s := string(r)
 			if m.esc != nil {
 				s = m.esc(r)
@@ -213,7 +152,7 @@ func render(ps []piece, limit int, m markup) (string, [][2]int) {
 				fit, fitOpen, fitSpans = b.Len(), open, len(spans)
 			}
 		}
-		if p.mark {
+		if p.Mark {
 			spans = append(spans, [2]int{open + len(m.open), b.Len()})
 			b.WriteString(m.close)
 			n += cw
@@ -253,55 +192,7 @@ func cut(out string, fit, open int, spans [][2]int, m markup) (string, [][2]int)
 	return out + ellipsis, kept
 }
 
-// explain pairs each matched term with the fields its hits were in, in the
-// order of Terms (then any term only the hits name), fields in the order
-// the hits give them. Blank terms and fields are dropped.
-func explain(m news.Match) []MatchedTerm {
-	out := []MatchedTerm{}
-	index := map[string]int{}
-	add := func(term string) int {
-		term = strings.TrimSpace(clean(term))
-		if term == "" {
-			return -1
-		}
-		if i, ok := index[term]; ok {
-			return i
-		}
-		index[term] = len(out)
-		out = append(out, MatchedTerm{Term: term, Fields: []string{}})
-		return len(out) - 1
-	}
-	for _, t := range m.Terms {
-		add(t)
-	}
-	for _, h := range m.Hits {
-		i := add(h.Term)
-		f := strings.TrimSpace(clean(h.Field))
-		if i < 0 || f == "" || contains(out[i].Fields, f) {
-			continue
-		}
-		out[i].Fields = append(out[i].Fields, f)
-	}
-	return out
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// explainText is "Uyghur* (title, summary), crimes against humanity (summary)".
-func explainText(ts []MatchedTerm) string {
-	parts := make([]string, len(ts))
-	for i, t := range ts {
-		parts[i] = t.Term
-		if len(t.Fields) > 0 {
-			parts[i] += " (" + strings.Join(t.Fields, ", ") + ")"
-		}
-	}
-	return strings.Join(parts, ", ")
-}
+// explain pairs each matched term with the fields it was found in
+// (news.Match.Explained), terms and fields made valid UTF-8 as all event
+// text is.
+func explain(m news.Match) []news.TermFields { return m.Explained(clean) }

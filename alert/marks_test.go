@@ -40,10 +40,9 @@ func TestEventMarks(t *testing.T) {
 	}{
 		{"none", s, nil, nil},
 		{"two", s, []news.Span{sp(0, 7), u}, []string{"Uyghurs", "Ürümqi"}},
-		{"clamped", s, []news.Span{sp(-3, 7), sp(len(s)-4, len(s)+9)}, []string{"Uyghurs", "more"}},
-		{"overlapping and unsorted skipped", s, []news.Span{u, sp(0, 7), sp(u.Start+2, u.End+3)}, []string{"Ürümqi"}},
-		{"mid-rune skipped", s, []news.Span{sp(u.Start+1, u.End), sp(u.Start, u.Start+1)}, nil},
-		{"empty and reversed skipped", s, []news.Span{sp(4, 4), sp(9, 3), sp(len(s), len(s)+2)}, nil},
+		// The event keeps the marks news.ValidSpans keeps (see its tests).
+		{"invalid", s, []news.Span{u, sp(0, 7), sp(u.Start+1, u.End+3), sp(len(s)-4, len(s)+9), sp(len(s), len(s)-2)},
+			[]string{"Ürümqi", "more"}},
 		{"adjacent merged", s, []news.Span{sp(0, 3), sp(3, 7)}, []string{"Uyghurs"}},
 		// Invalid UTF-8 is replaced, which moves the bytes after it:
 		// the marks move with them.
@@ -70,10 +69,10 @@ func TestEventExplanationJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got struct {
-		Snippet string        `json:"snippet"`
-		Marks   [][2]int      `json:"marks"`
-		Matched []MatchedTerm `json:"matched"`
-		Terms   []string      `json:"matched_terms"`
+		Snippet string            `json:"snippet"`
+		Marks   [][2]int          `json:"marks"`
+		Matched []news.TermFields `json:"matched"`
+		Terms   []string          `json:"matched_terms"`
 	}
 	if err := json.Unmarshal(body, &got); err != nil {
 		t.Fatal(err)
@@ -85,7 +84,7 @@ func TestEventExplanationJSON(t *testing.T) {
 	if !reflect.DeepEqual(texts, []string{"human rights", "Uyghurs"}) {
 		t.Errorf("marks %v cover %q", got.Marks, texts)
 	}
-	want := []MatchedTerm{
+	want := []news.TermFields{
 		{Term: "Xinjiang", Fields: []string{"title"}},
 		{Term: "Uyghur*", Fields: []string{"summary"}},
 		{Term: "human rights", Fields: []string{"summary"}},
@@ -105,22 +104,16 @@ func TestEventExplanationJSON(t *testing.T) {
 	}
 }
 
+// TestExplain checks what alert adds to news.Match.Explained: terms and
+// fields are made valid UTF-8 (replaced, not dropped, unlike in feeds).
 func TestExplain(t *testing.T) {
 	m := news.Match{
-		Terms: []string{"Uyghur*", " ", "crimes against humanity"},
-		Hits: []news.Hit{
-			{Term: "Uyghur*", Field: "title"},
-			{Term: "crimes against humanity", Field: "summary"},
-			{Term: "Uyghur*", Field: "summary"},
-			{Term: "Uyghur*", Field: "title"},
-			{Term: "Uyghur*", Field: ""},
-			{Term: "Xinjiang", Field: "content"},
-			{Term: " ", Field: "title"},
-		},
+		Terms: []string{"Uyg\xffhur*"},
+		Hits:  []news.Hit{{Term: "Uyg\xfehur*", Field: "sum\xffmary"}, {Term: "Uyg\uFFFDhur*", Field: "title"}},
 	}
-	got := explainText(explain(m))
-	if want := "Uyghur* (title, summary), crimes against humanity (summary), Xinjiang (content)"; got != want {
-		t.Errorf("explainText = %q, want %q", got, want)
+	want := []news.TermFields{{Term: "Uyg\uFFFDhur*", Fields: []string{"sum\uFFFDmary", "title"}}}
+	if got := explain(m); !reflect.DeepEqual(got, want) {
+		t.Errorf("explain = %#v, want %#v", got, want)
 	}
 }
 
@@ -213,7 +206,7 @@ func checkMarkers(t *testing.T, what, s, marker string) {
 // marks stay inside the (cut) snippet.
 func TestTruncationKeepsMarkersPaired(t *testing.T) {
 	const s = "Uyghurs and Kazakhs in Ürümqi camps, 🌏 human  rights & <abuses> — Uyghurs again"
-	ps := normalize(split(s, []news.Span{
+	ps := news.MergeRuns(news.SplitSpans(s, []news.Span{
 		spanOf(s, "Uyghurs"), spanOf(s, "Ürümqi camps"), spanOf(s, "🌏 human  rights"),
 		spanOf(s, "<abuses>"), sp(len(s)-len("Uyghurs again"), len(s)),
 	}))

@@ -43,9 +43,9 @@ type Event struct {
 	MatchedTerms []string `json:"matched_terms"`
 	// Matched explains MatchedTerms: each term with the item fields it was
 	// found in ("title", "summary", ...), in the same order.
-	Matched []MatchedTerm `json:"matched"`
-	Score   float64       `json:"score"`
-	Snippet string        `json:"snippet"`
+	Matched []news.TermFields `json:"matched"`
+	Score   float64           `json:"score"`
+	Snippet string            `json:"snippet"`
 	// Marks are the byte ranges [start, end) of Snippet that matched, in
 	// order and not overlapping, for highlighting. They index the snippet
 	// as sent (cleaned and capped), not the stored one.
@@ -100,11 +100,11 @@ func NewEvent(a news.Alert) Event {
 	}
 	e.Matched = explain(a.Entry.Match)
 	// Split at the marks first: cleaning changes byte offsets.
-	ps := split(a.Entry.Match.Snippet, a.Entry.Match.Marks)
+	ps := news.SplitSpans(a.Entry.Match.Snippet, a.Entry.Match.Marks)
 	for i := range ps {
-		ps[i].text = clean(ps[i].text)
+		ps[i].Text = clean(ps[i].Text)
 	}
-	e.Snippet, e.Marks = render(normalize(ps), maxEventSnippet, markup{})
+	e.Snippet, e.Marks = render(news.MergeRuns(ps), maxEventSnippet, markup{})
 	return e
 }
 
@@ -250,7 +250,7 @@ func slackMessage(e Event) slackPayload {
 	}
 
 	var fields []slackText
-	if terms := oneLine(explainText(e.Matched)); terms != "" {
+	if terms := oneLine(news.TermFieldsText(e.Matched)); terms != "" {
 		const label = "*Matched terms*\n"
 		fields = append(fields, mrkdwn(label+escTruncate(terms, slackFieldMax-width(label), slackEscape)))
 	}
@@ -362,7 +362,7 @@ func discordMessage(e Event) discordPayload {
 	}
 	addField("Topic", topic, true)
 	addField("Source", source, true)
-	addField("Matched", oneLine(explainText(e.Matched)), false)
+	addField("Matched", oneLine(news.TermFieldsText(e.Matched)), false)
 	addField("Score", formatScore(e.Score), true)
 	em.Footer = &discordFooter{Text: truncate("wirewatch · "+e.ID, discordFooterMax)}
 
@@ -390,21 +390,21 @@ func discordMessage(e Event) discordPayload {
 
 // excerpt is what a chat message quotes: the snippet with its marks, else
 // the summary, on one line, with the highlights m cannot render unmarked.
-func excerpt(e Event, m markup) []piece {
-	var ps []piece
+func excerpt(e Event, m markup) []news.Run {
+	var ps []news.Run
 	if strings.TrimSpace(e.Snippet) != "" {
 		marks := make([]news.Span, len(e.Marks))
 		for i, s := range e.Marks {
 			marks[i] = news.Span{Start: s[0], End: s[1]}
 		}
-		ps = split(e.Snippet, marks)
+		ps = news.SplitSpans(e.Snippet, marks)
 	} else {
-		ps = []piece{{text: e.Item.Summary}}
+		ps = []news.Run{{Text: e.Item.Summary}}
 	}
 	// Bold is decided on the text as the source wrote it (a highlight with
 	// edge whitespace stays plain), then again once whitespace is
 	// collapsed and the neighbours are final.
-	return applyBold(oneLinePieces(applyBold(normalize(ps), m)), m)
+	return applyBold(oneLinePieces(applyBold(news.MergeRuns(ps), m)), m)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -277,7 +277,7 @@ func terms(e news.Entry) []string {
 func whyLine(e news.Entry) string {
 	line := "Source: " + sourceName(e)
 	if ts := explain(e.Match); len(ts) > 0 {
-		line = "Matched: " + explainText(ts) + " · score " + scoreText(e.Match.Score) + " — " + line
+		line = "Matched: " + news.TermFieldsText(ts) + " · score " + scoreText(e.Match.Score) + " — " + line
 	}
 	return line
 }

@@ -161,9 +161,9 @@ type jsonExtension struct {
 	SourceTitle  string   `json:"source_title,omitempty"`
 	MatchedTerms []string `json:"matched_terms"`
 	// Matched pairs each term with the item fields it was found in.
-	Matched   []matchedTerm `json:"matched"`
-	MatchedAt time.Time     `json:"matched_at,omitzero"`
-	Score     float64       `json:"score"`
+	Matched   []news.TermFields `json:"matched"`
+	MatchedAt time.Time         `json:"matched_at,omitzero"`
+	Score     float64           `json:"score"`
 	// Snippet is the match's excerpt as plain text, and Marks the byte
 	// ranges [start, end) of it that matched, so a reader can highlight
 	// it without parsing content_html.

@@ -43,8 +43,8 @@ type pageItem struct {
 	Source   string
 	Time     string // RFC 3339, for <time datetime>
 	TimeText string
-	Snippet  []segment
-	Matched  []matchedTerm
+	Snippet  []news.Run
+	Matched  []news.TermFields
 	Score    string
 }
 

@@ -12,7 +12,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Source is one place wirewatch polls (an RSS, Atom or JSON feed URL).
@@ -147,6 +150,128 @@ type Match struct {
 // Span is a half-open byte range [Start, End) of a string.
 type Span struct {
 	Start, End int
+}
+
+// ValidSpans returns the spans of s usable as they are: clamped to s,
+// non-empty, on rune boundaries, in order and not overlapping. Any other
+// span is skipped rather than repaired: one that starts inside a rune or
+// overlaps its predecessor says the text and the spans disagree (they come
+// from storage and, before that, from a matcher run over third-party text),
+// and guessing would highlight the wrong text. Slicing s at the result
+// never panics.
+func ValidSpans(s string, spans []Span) []Span {
+	var out []Span
+	prevEnd := 0
+	for _, sp := range spans {
+		start, end := max(sp.Start, 0), min(sp.End, len(s))
+		if start >= end || start < prevEnd {
+			continue
+		}
+		if !utf8.RuneStart(s[start]) || (end < len(s) && !utf8.RuneStart(s[end])) {
+			continue
+		}
+		out = append(out, Span{Start: start, End: end})
+		prevEnd = end
+	}
+	return out
+}
+
+// Run is a stretch of a text, inside one of its spans (Mark) or not: what
+// a renderer writes highlighted, or plain.
+type Run struct {
+	Text string
+	Mark bool
+}
+
+// SplitSpans cuts s at its valid spans (ValidSpans) into runs: the text
+// before each span, the span itself (Mark), and the text after the last.
+// Runs may be empty; joined, they are s. Renderers cut before they clean or
+// escape, since either changes the byte offsets the spans index.
+func SplitSpans(s string, spans []Span) []Run {
+	var out []Run
+	at := 0
+	for _, sp := range ValidSpans(s, spans) {
+		out = append(out, Run{Text: s[at:sp.Start]}, Run{Text: s[sp.Start:sp.End], Mark: true})
+		at = sp.End
+	}
+	return append(out, Run{Text: s[at:]})
+}
+
+// MergeRuns drops empty runs and joins neighbours of the same kind, so two
+// adjacent spans make one highlight rather than two touching ones (which
+// chat markup such as "*a**b*" would not even render).
+func MergeRuns(rs []Run) []Run {
+	var out []Run
+	for _, r := range rs {
+		switch {
+		case r.Text == "":
+		case len(out) > 0 && out[len(out)-1].Mark == r.Mark:
+			out[len(out)-1].Text += r.Text
+		default:
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TermFields is a matched query term with the item fields it was found in
+// ("title", "summary", "content", ...): the explanation feeds and alerts
+// show a reader, so a match is never a bare "it matched".
+type TermFields struct {
+	Term   string   `json:"term"`
+	Fields []string `json:"fields"`
+}
+
+// Explained pairs each matched term with the fields its hits were in, in
+// the order of Terms (then any term only the hits name), fields in the
+// order the hits give them, each once. Terms and fields are trimmed and
+// blank ones dropped. norm, when not nil, rewrites every term and field
+// before that, so a renderer's own text cleaning decides which terms are
+// the same. The result and every Fields are non-nil (JSON arrays, not null).
+func (m Match) Explained(norm func(string) string) []TermFields {
+	if norm == nil {
+		norm = func(s string) string { return s }
+	}
+	out := []TermFields{}
+	index := map[string]int{}
+	add := func(term string) int {
+		term = strings.TrimSpace(norm(term))
+		if term == "" {
+			return -1
+		}
+		if i, ok := index[term]; ok {
+			return i
+		}
+		index[term] = len(out)
+		out = append(out, TermFields{Term: term, Fields: []string{}})
+		return len(out) - 1
+	}
+	for _, t := range m.Terms {
+		add(t)
+	}
+	for _, h := range m.Hits {
+		i := add(h.Term)
+		f := strings.TrimSpace(norm(h.Field))
+		if i < 0 || f == "" || slices.Contains(out[i].Fields, f) {
+			continue
+		}
+		out[i].Fields = append(out[i].Fields, f)
+	}
+	return out
+}
+
+// TermFieldsText is an explanation as one plain line, the form every
+// plain-text rendering uses: "Uyghur* (title, summary), crimes against
+// humanity (summary)". A term without fields stands alone.
+func TermFieldsText(ts []TermFields) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = t.Term
+		if len(t.Fields) > 0 {
+			parts[i] += " (" + strings.Join(t.Fields, ", ") + ")"
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Entry is what a topic feed shows: a matched item with its match and source.
