@@ -30,6 +30,8 @@ type appStore interface {
 	watch.Store
 	feed.Lister
 	alert.Queue
+	watch.BackfillStore
+	Item(ctx context.Context, id string) (news.Item, string, error)
 	Deliveries(ctx context.Context, f store.DeliveryFilter) ([]news.Delivery, error)
 	Ping(ctx context.Context) error
 	Close() error
@@ -46,6 +48,7 @@ type app struct {
 	cfg        *Config
 	logger     *slog.Logger
 	store      appStore
+	index      *match.Index
 	poller     *watch.Poller
 	scheduler  *watch.Scheduler
 	dispatcher *alert.Dispatcher
@@ -94,10 +97,16 @@ func newApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error)
 		st.Close()
 		return nil, err
 	}
-	return &app{cfg: cfg, logger: logger, store: st, poller: poller, scheduler: sched, dispatcher: disp}, nil
+	return &app{cfg: cfg, logger: logger, store: st, index: index, poller: poller, scheduler: sched, dispatcher: disp}, nil
 }
 
 func (a *app) Close() error { return a.store.Close() }
+
+// backfill fills the feeds of new or changed topics from stored items.
+func (a *app) backfill(ctx context.Context) error {
+	_, err := watch.BackfillTopics(ctx, a.store, topicMatcher{a.index}, a.cfg.Topics, time.Now(), a.logger)
+	return err
+}
 
 // handler is the HTTP surface: topic feeds and the index page, health and
 // the JSON API.

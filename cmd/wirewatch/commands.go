@@ -33,6 +33,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer a.Close()
+	if err := a.backfill(ctx); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
@@ -62,6 +65,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer a.Close()
+	if err := a.backfill(ctx); err != nil {
+		return err
+	}
 
 	// The dispatcher runs during the polls too, so alerts go out as soon
 	// as their poll commits.

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
@@ -200,7 +201,7 @@ func ParseConfig(path string, data []byte, lookupEnv func(string) (string, bool)
 
 	var topicIDs map[string]bool
 	cfg.Topics, topicIDs = collect(d, topicsNode, "topic",
-		func(n *yaml.Node) news.Topic { return d.topic(n, sourceIDs) },
+		func(n *yaml.Node) news.Topic { return d.topic(n, sourceIDs, filepath.Dir(path)) },
 		func(t news.Topic) string { return t.ID })
 	if topicsNode == nil {
 		p.add(root, "no topics: add at least one under topics:")
@@ -340,16 +341,41 @@ func (d decoder) boolean(n *yaml.Node) bool {
 }
 
 func (d decoder) duration(n *yaml.Node) time.Duration {
-	s := d.str(n)
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		d.p.add(n, "%q is not a duration (use e.g. 30s, 10m, 2h)", s)
-		return 0
-	}
-	if v <= 0 {
-		d.p.add(n, "duration %s must be positive", s)
+	v := d.durationOrZero(n)
+	if v == 0 && n.Kind == yaml.ScalarNode {
+		d.p.add(n, "duration %s must be positive", n.Value)
 	}
 	return v
+}
+
+// durationOrZero reads a duration such as 30s, 10m, 2h, 7d or 2w (Go's
+// units plus d and w, which people write for backfill and retention).
+func (d decoder) durationOrZero(n *yaml.Node) time.Duration {
+	s := d.str(n)
+	v, err := parseDuration(s)
+	if err != nil {
+		d.p.add(n, "%q is not a duration (use e.g. 30s, 10m, 2h, 7d)", s)
+		return 0
+	}
+	if v < 0 {
+		d.p.add(n, "duration %s must not be negative", s)
+		return 0
+	}
+	return v
+}
+
+// parseDuration is time.ParseDuration with whole days (d) and weeks (w).
+func parseDuration(s string) (time.Duration, error) {
+	for unit, size := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
+		if num, ok := strings.CutSuffix(s, unit); ok {
+			k, err := strconv.Atoi(num)
+			if err != nil {
+				return 0, fmt.Errorf("bad duration %q", s)
+			}
+			return time.Duration(k) * size, nil
+		}
+	}
+	return time.ParseDuration(s)
 }
 
 func (d decoder) id(n *yaml.Node, what string) string {
@@ -422,51 +448,169 @@ func (d decoder) source(n *yaml.Node, allowPrivate bool) SourceConfig {
 	return s
 }
 
-func (d decoder) topic(n *yaml.Node, sourceIDs map[string]bool) news.Topic {
-	var t news.Topic
+// defaultBackfill is how far back a new or changed topic is matched.
+const defaultBackfill = 7 * 24 * time.Hour
+
+func (d decoder) topic(n *yaml.Node, sourceIDs map[string]bool, baseDir string) news.Topic {
+	t := news.Topic{Backfill: defaultBackfill}
 	t.ID = d.id(n, "topic")
-	var queryNode *yaml.Node
+	fields := map[string]*yaml.Node{} // where each matching field was written
 	d.mapping(n, "a topic", func(key string, k, v *yaml.Node) {
 		switch key {
 		case "id":
 		case "title":
 			t.Title = d.str(v)
 		case "query":
-			t.Query, queryNode = d.str(v), v
+			t.Query, fields[key] = d.str(v), v
+		case "must":
+			t.Must, fields[key] = d.strs(v), v
+		case "should":
+			t.Should, fields[key] = d.strs(v), v
+		case "not":
+			t.Not, fields[key] = d.strs(v), v
+		case "exclude":
+			t.Exclude, fields[key] = d.strs(v), v
+		case "synonyms":
+			t.Synonyms, fields[key] = d.synonyms(v), v
+		case "weights":
+			t.Weights, fields[key] = d.weights(v), v
+		case "min_score":
+			t.MinScore = d.number(v)
+		case "report":
+			t.Report = d.str(v)
+			d.report(v, t.Report, baseDir)
+		case "backfill":
+			t.Backfill = d.durationOrZero(v)
 		case "sources":
 			t.Sources = d.strs(v)
 			for i, s := range t.Sources {
 				if !sourceIDs[s] {
-					at := v
-					if v.Kind == yaml.SequenceNode {
-						at = v.Content[i]
-					}
-					d.p.add(at, "topic %q names unknown source %q", t.ID, s)
+					d.p.add(item(v, i), "topic %q names unknown source %q", t.ID, s)
 				}
 			}
 		default:
-			d.unknown(k, key, "id, title, query, sources")
+			d.unknown(k, key, "id, title, query, must, should, not, exclude, synonyms, weights, min_score, report, backfill, sources")
 		}
 	})
 	if t.Title == "" {
 		t.Title = t.ID
 	}
-	if queryNode == nil {
-		if n.Kind == yaml.MappingNode {
-			d.p.add(n, "topic %q has no query", t.ID)
-		}
+	if n.Kind != yaml.MappingNode {
 		return t
 	}
-	if _, err := match.Parse(t.Query); err != nil {
-		var se *match.SyntaxError
-		if errors.As(err, &se) {
-			line, col := queryPosition(queryNode, se)
-			d.p.list = append(d.p.list, positioned{line, col, fmt.Sprintf("topic %q: query: %s", t.ID, se.Msg)})
-		} else {
-			d.p.add(queryNode, "topic %q: query: %v", t.ID, err)
+	switch {
+	case t.Query == "" && len(t.Must) == 0 && len(t.Should) == 0:
+		d.p.add(n, "topic %q has no query (write query:, or must:/should: groups)", t.ID)
+		return t
+	case t.Query != "" && len(t.Must)+len(t.Should)+len(t.Not) > 0:
+		d.p.add(fields["query"], "topic %q: write either query: or must:/should:/not: groups, not both", t.ID)
+		return t
+	}
+	if _, err := match.Compile([]news.Topic{t}); err != nil {
+		for _, e := range flatten(err) {
+			d.topicProblem(t.ID, n, fields, e)
 		}
 	}
 	return t
+}
+
+// topicProblem places a topic compile error at the YAML node it concerns,
+// down to the line and column of a query syntax error.
+func (d decoder) topicProblem(topicID string, topic *yaml.Node, fields map[string]*yaml.Node, err error) {
+	var te *match.TopicError
+	if !errors.As(err, &te) {
+		d.p.add(topic, "topic %q: %v", topicID, err)
+		return
+	}
+	at := fields[te.Field]
+	if at == nil {
+		at = topic
+	}
+	where := te.Field
+	if at.Kind == yaml.SequenceNode && te.Index >= 0 && te.Index < len(at.Content) {
+		at = at.Content[te.Index]
+		where = fmt.Sprintf("%s[%d]", te.Field, te.Index)
+	}
+	var se *match.SyntaxError
+	if errors.As(te.Err, &se) && at.Kind == yaml.ScalarNode {
+		line, col := queryPosition(at, se)
+		d.p.list = append(d.p.list, positioned{line, col, fmt.Sprintf("topic %q: %s: %s", topicID, where, se.Msg)})
+		return
+	}
+	d.p.add(at, "topic %q: %s: %v", topicID, where, te.Err)
+}
+
+// flatten lists the leaves of a tree of joined errors.
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// item returns the i-th element of a sequence node, or the node itself.
+func item(n *yaml.Node, i int) *yaml.Node {
+	if n.Kind == yaml.SequenceNode && i < len(n.Content) {
+		return n.Content[i]
+	}
+	return n
+}
+
+// synonyms reads groups written as lists (Uyghur: [Uighur, Uygur]) or as
+// one string with | between variants (Uyghur: Uighur | Uygur | 维吾尔).
+func (d decoder) synonyms(n *yaml.Node) map[string][]string {
+	out := map[string][]string{}
+	d.mapping(n, "synonyms", func(name string, k, v *yaml.Node) {
+		var variants []string
+		if v.Kind == yaml.ScalarNode {
+			for _, s := range strings.Split(d.str(v), "|") {
+				variants = append(variants, strings.TrimSpace(s))
+			}
+		} else {
+			variants = d.strs(v)
+		}
+		out[name] = variants
+	})
+	return out
+}
+
+func (d decoder) weights(n *yaml.Node) map[string]float64 {
+	out := map[string]float64{}
+	d.mapping(n, "weights", func(term string, k, v *yaml.Node) {
+		out[term] = d.number(v)
+	})
+	return out
+}
+
+func (d decoder) number(n *yaml.Node) float64 {
+	s := d.str(n)
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		d.p.add(n, "%q is not a number", s)
+		return 0
+	}
+	if v < 0 {
+		d.p.add(n, "%s must not be negative", s)
+	}
+	return v
+}
+
+// report checks that a topic's report file exists (URLs are taken as given).
+func (d decoder) report(n *yaml.Node, ref, baseDir string) {
+	if u, err := url.Parse(ref); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+		return
+	}
+	path := ref
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(baseDir, path)
+	}
+	if _, err := os.Stat(path); err != nil {
+		d.p.add(n, "report %q: %v", ref, err)
+	}
 }
 
 // queryPosition maps a position inside a query to the file: exact for

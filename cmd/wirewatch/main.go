@@ -4,6 +4,8 @@
 //	wirewatch serve --config wirewatch.yaml   scheduler + HTTP (feeds, API)
 //	wirewatch run   --config wirewatch.yaml   poll every source once, deliver, exit
 //	wirewatch check --config wirewatch.yaml   validate the config only
+//	wirewatch match --config wirewatch.yaml   try topics on items, explain verdicts
+//	wirewatch terms report.txt                key terms and a suggested topic
 //	wirewatch demo                            offline demo with local sources
 package main
 
@@ -41,6 +43,8 @@ Commands:
   serve    run the scheduler and the HTTP server (feeds, API) until interrupted
   run      poll every source once, deliver pending alerts, then exit
   check    validate a config file and report every problem
+  match    try topics on feed files, URLs or stored items, and explain each verdict
+  terms    read a report and suggest its key terms and a topic
   demo     offline demo: local sample sources, a local webhook receiver, the real server
   version  print the version
 
@@ -62,6 +66,10 @@ func runCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdRun(ctx, rest, stdout, stderr)
 	case "check":
 		err = cmdCheck(rest, stdout, stderr)
+	case "match":
+		err = cmdMatch(ctx, rest, stdout, stderr)
+	case "terms":
+		err = cmdTerms(ctx, rest, stdout, stderr)
 	case "demo":
 		err = cmdDemo(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
@@ -123,6 +131,26 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return usageError{fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
 	}
 	return nil
+}
+
+// parseInterleaved parses flags that may come before, between or after
+// positional arguments (wirewatch match feed.xml --json), which the flag
+// package alone stops at.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err}
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
 
 func configFlag(fs *flag.FlagSet) *string {
