@@ -100,9 +100,9 @@ func TestMatchCommandOnAFeedFile(t *testing.T) {
 	}
 	want := map[string]bool{
 		"report/UN says abuses against Uyghurs may be crimes against humanity": true,
-		"report/Xinjiang cotton prices rise":                                  false,
+		"report/Xinjiang cotton prices rise":                                   false,
 		"cotton/UN says abuses against Uyghurs may be crimes against humanity": false,
-		"cotton/Xinjiang cotton prices rise":                                  true,
+		"cotton/Xinjiang cotton prices rise":                                   true,
 	}
 	for k, v := range want {
 		if got, ok := verdicts[k]; !ok || got != v {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"unicode"
 
 	"wirewatch/match"
 	"wirewatch/netguard"
@@ -20,6 +19,9 @@ import (
 
 // maxReport bounds a report read by `wirewatch terms`.
 const maxReport = 32 << 20
+
+// suggestFrom is how many ranked terms the suggested query draws on.
+const suggestFrom = 25
 
 func cmdTerms(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("terms", `Read a report (plain text, HTML, or a web page URL) and print its key terms, ranked,
@@ -49,17 +51,26 @@ query. Paste the block under topics: in your config and edit it like any topic.
 		return err
 	}
 
-	var ts []terms.Term
+	isHTML := looksHTML(body, contentType, ref)
 	docTitle := ""
-	if looksHTML(body, contentType, ref) {
-		ts, docTitle, err = terms.FromHTML(bytes.NewReader(body), *n)
-		if err != nil {
+	extract := func(k int) []terms.Term {
+		if isHTML {
+			ts, t, err := terms.FromHTML(bytes.NewReader(body), k)
+			if err != nil {
+				return nil
+			}
+			docTitle = t
+			return ts
+		}
+		docTitle = firstLine(string(body))
+		return terms.FromText(string(body), k)
+	}
+	if isHTML {
+		if _, _, err := terms.FromHTML(bytes.NewReader(body), 1); err != nil {
 			return fmt.Errorf("terms: %s: %w", ref, err)
 		}
-	} else {
-		ts = terms.FromText(string(body), *n)
-		docTitle = firstLine(string(body))
 	}
+	ts := extract(*n)
 	if len(ts) == 0 {
 		return fmt.Errorf("terms: found no key terms in %s (is it empty, or not text?)", ref)
 	}
@@ -70,9 +81,15 @@ query. Paste the block under topics: in your config and edit it like any topic.
 		*title = strings.TrimSuffix(filepath.Base(ref), filepath.Ext(ref))
 	}
 	if *id == "" {
-		*id = slug(*title)
+		*id = terms.Slug(*title)
 	}
-	query := terms.SuggestQuery(ts)
+	// The query draws on more terms than are listed: a short list should
+	// not make a thin query.
+	queryTerms := ts
+	if *n < suggestFrom {
+		queryTerms = extract(suggestFrom)
+	}
+	query := terms.SuggestQuery(queryTerms)
 	// The suggestion must be a query wirewatch accepts; a bug here would
 	// hand the editor a block that fails `check`.
 	if _, err := match.Parse(query); err != nil {
@@ -89,7 +106,7 @@ query. Paste the block under topics: in your config and edit it like any topic.
 	for i, t := range ts {
 		fmt.Fprintf(stdout, "  %4d  %-40s %6d  %-8s %s\n", i+1, t.Text, t.Count, t.Kind, strings.Join(t.Variants, ", "))
 	}
-	fmt.Fprintf(stdout, "\nTopic block (paste under topics:, then edit):\n\n%s", terms.TopicYAML(*id, *title, ref, ts, query))
+	fmt.Fprintf(stdout, "\nTopic block (paste under topics:, then edit):\n\n%s", terms.TopicYAML(*id, *title, ref, queryTerms, query))
 	return nil
 }
 
@@ -146,28 +163,4 @@ func firstLine(s string) string {
 		}
 	}
 	return ""
-}
-
-// slug makes a topic id from a title: lowercase words joined by '-'.
-func slug(s string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(s) {
-		switch {
-		case r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)):
-			b.WriteRune(r)
-			dash = false
-		case b.Len() > 0 && !dash:
-			b.WriteByte('-')
-			dash = true
-		}
-		if b.Len() >= 48 {
-			break
-		}
-	}
-	out := strings.Trim(b.String(), "-")
-	if out == "" {
-		return "report"
-	}
-	return out
 }
