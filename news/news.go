@@ -294,6 +294,13 @@ type Webhook struct {
 	// Retry lists the waits between attempts; its length+1 is the attempt cap.
 	Retry   []time.Duration
 	Timeout time.Duration
+	// Template is the Go text/template of format "template".
+	Template string
+	// Unordered lets deliveries to this webhook overtake each other (up to
+	// Concurrency at once); by default they arrive in the order they were
+	// made, one at a time.
+	Unordered   bool
+	Concurrency int
 }
 
 // Wants reports whether the webhook subscribes to the topic.
@@ -307,6 +314,19 @@ func (w Webhook) Wants(topicID string) bool {
 		}
 	}
 	return false
+}
+
+// WebhookState is a webhook's health, as deliveries have found it.
+type WebhookState struct {
+	WebhookID           string
+	LastSuccess         time.Time
+	LastFailure         time.Time
+	LastError           string
+	ConsecutiveFailures int
+	// DisabledAt is set when the receiver answered 410 Gone: nothing is sent
+	// to the webhook until it is enabled again (wirewatch webhooks enable).
+	DisabledAt     time.Time
+	DisabledReason string
 }
 
 // DefaultRetry is the Standard Webhooks / Svix retry schedule.
