@@ -24,11 +24,14 @@ import (
 // Queue is what the dispatcher needs from the outbox. The store package
 // implements it; alert never sees SQL.
 type Queue interface {
-	// ClaimNext returns the oldest pending delivery of the webhook if it is
-	// due (NextAttempt <= now) and not leased, and leases it until
-	// now+lease. ok=false when nothing is due. Order per webhook is kept:
-	// if the oldest pending delivery is not due yet, nothing is returned.
-	ClaimNext(ctx context.Context, webhookID string, now time.Time, lease time.Duration) (a news.Alert, ok bool, err error)
+	// ClaimNext returns a due (NextAttempt <= now), unleased, pending
+	// delivery of the webhook and leases it until now+lease; ok=false when
+	// there is none. ordered=true keeps the webhook's order: only the
+	// oldest pending delivery may be claimed, and if it is not due or is
+	// leased, nothing is returned. ordered=false skips leased and not-due
+	// rows and returns the oldest claimable one, so several workers can
+	// deliver to one webhook at once.
+	ClaimNext(ctx context.Context, webhookID string, ordered bool, now time.Time, lease time.Duration) (a news.Alert, ok bool, err error)
 	MarkDelivered(ctx context.Context, deliveryID string, attempts int, at time.Time) error
 	// MarkRetry records a failed attempt and when to try again (releases
 	// the lease).
@@ -36,6 +39,12 @@ type Queue interface {
 	// MarkFinal ends a delivery as news.DeliveryFailed (permanent 4xx) or
 	// news.DeliveryDead (retries exhausted).
 	MarkFinal(ctx context.Context, deliveryID string, status news.DeliveryStatus, attempts int, lastErr string, at time.Time) error
+	// DisableWebhook records that the webhook must get nothing more until
+	// an operator enables it again (its pending deliveries stay queued).
+	DisableWebhook(ctx context.Context, webhookID, reason string, at time.Time) error
+	// WebhookState returns the webhook's recorded health. A webhook with
+	// no record yet has a zero state (news.ErrNotFound is read the same).
+	WebhookState(ctx context.Context, webhookID string) (news.WebhookState, error)
 }
 
 // Options tune a Dispatcher. The zero value works apart from Policy, whose
@@ -49,7 +58,8 @@ type Options struct {
 	Logger    *slog.Logger
 	// Now is the clock for attempt timestamps and retry times.
 	Now func() time.Time
-	// PollInterval is how often idle workers look for due rows; default 1s.
+	// PollInterval is how often idle workers look for due rows, and how
+	// often a webhook's disabled state is re-read; default 1s.
 	PollInterval time.Duration
 	// Jitter spreads retry waits so a receiver that comes back is not hit
 	// by every queued retry at once; default d ± up to 10%.
@@ -58,6 +68,13 @@ type Options struct {
 
 // Defaults and limits of delivery.
 const (
+	// DefaultConcurrency is the number of deliveries in flight to an
+	// Unordered webhook whose Concurrency is 0.
+	DefaultConcurrency = 4
+	// MaxConcurrency caps Webhook.Concurrency: more parallel requests to
+	// one receiver stop being throughput and start being a flood.
+	MaxConcurrency = 64
+
 	defaultTimeout      = 15 * time.Second
 	defaultPollInterval = time.Second
 	defaultUserAgent    = "wirewatch"
@@ -66,6 +83,9 @@ const (
 	leaseMargin = 30 * time.Second
 	// maxResponseBody caps what is read of any response.
 	maxResponseBody = 64 << 10
+	// maxResponseHeader caps a response's header block (the transport's
+	// default is 10 MiB).
+	maxResponseHeader = 64 << 10
 	// maxErrorBody is how much of a response body goes into errors and logs.
 	maxErrorBody = 200
 	// maxRetryAfter caps a receiver's Retry-After: order per webhook is
@@ -91,16 +111,39 @@ type Outcome struct {
 	RetryAfter time.Duration
 }
 
-type worker struct {
-	hook news.Webhook
+// hook is one webhook as the dispatcher runs it: its settings with
+// defaults filled, what can be prepared once (URL check, template), and
+// the enabled/disabled state its workers share.
+type hook struct {
+	cfg     news.Webhook
+	ordered bool
+	workers int
+	lease   time.Duration
+	urlErr  error     // non-nil: the URL can never be posted to
+	rend    *renderer // the format, with a parsed template
+
+	// wake tells one idle worker that there may be work. Notify puts a
+	// token in; a worker that claimed a row passes one on while siblings
+	// idle, so a burst wakes as many workers as it has rows for, and a
+	// single new row costs one claim, not one per worker (each empty claim
+	// is a write transaction in the store).
 	wake chan struct{}
+	idle atomic.Int32 // workers waiting in sleep
+
+	// mu guards the cached disabled state: one worker re-reads it at most
+	// once per poll interval, the others use the cached answer.
+	mu       sync.Mutex
+	disabled bool
+	checked  time.Time // when disabled was last read; zero: never
 }
 
-// Dispatcher delivers outbox rows to webhooks, one worker per webhook so a
-// slow or dead receiver never delays the others.
+// Dispatcher delivers outbox rows to webhooks. Each webhook has its own
+// workers, so a slow or dead receiver never delays the others: one for an
+// ordered webhook (the default, deliveries arrive in the order they were
+// made), Concurrency for an Unordered one.
 type Dispatcher struct {
 	q       Queue
-	workers []*worker
+	hooks   []*hook
 	topics  map[string]string // topic id -> title
 	client  *http.Client
 	ua      string
@@ -113,8 +156,12 @@ type Dispatcher struct {
 
 // NewDispatcher builds a dispatcher for the webhooks. Topics supply titles:
 // an alert from the queue may carry only Topic.ID. An empty Webhook.Retry
-// means news.DefaultRetry and a zero Timeout means 15s. A webhook id listed
-// twice is delivered by one worker only (two would break per-webhook order).
+// means news.DefaultRetry, a zero Timeout 15s, and an Unordered webhook's
+// zero Concurrency DefaultConcurrency (at most MaxConcurrency). A webhook id
+// listed twice is delivered through the first only (two sets of workers
+// would break its order and its concurrency limit). A template that does
+// not parse makes every delivery of its webhook fail permanently; validate
+// templates with ParseTemplate at config time.
 func NewDispatcher(q Queue, webhooks []news.Webhook, topics []news.Topic, opts Options) *Dispatcher {
 	d := &Dispatcher{
 		q:      q,
@@ -140,30 +187,60 @@ func NewDispatcher(q Queue, webhooks []news.Webhook, topics []news.Topic, opts O
 	if d.jitter == nil {
 		d.jitter = defaultJitter
 	}
-	d.client = &http.Client{
-		Transport: opts.Policy.Transport(dialTimeout),
-		// Redirects are not followed: the spec counts a 3xx as a failure
-		// (the URL should be updated), and following one would let a
-		// receiver bounce our signed POST somewhere else.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 	for _, t := range topics {
 		d.topics[t.ID] = t.Title
 	}
 	seen := make(map[string]bool, len(webhooks))
+	total := 0
 	for _, w := range webhooks {
 		if seen[w.ID] {
 			d.log.Warn("webhook listed twice; delivering through the first only", "webhook", w.ID)
 			continue
 		}
 		seen[w.ID] = true
-		d.workers = append(d.workers, &worker{hook: withDefaults(w), wake: make(chan struct{}, 1)})
+		h := newHook(w)
+		if h.rend.err != nil {
+			d.log.Error("webhook template does not parse; its deliveries will fail", "webhook", w.ID, "err", h.rend.err)
+		}
+		d.hooks = append(d.hooks, h)
+		total += h.workers
+	}
+
+	tr := opts.Policy.Transport(dialTimeout)
+	// Every worker keeps its connection alive between deliveries: a new
+	// TCP (and TLS) handshake per alert would cost more than the alert.
+	tr.MaxIdleConnsPerHost = max(tr.MaxIdleConnsPerHost, total)
+	tr.MaxIdleConns = max(tr.MaxIdleConns, total)
+	tr.MaxResponseHeaderBytes = maxResponseHeader
+	d.client = &http.Client{
+		Transport: tr,
+		// Redirects are not followed: the spec counts a 3xx as a failure
+		// (the URL should be updated), and following one would let a
+		// receiver bounce our signed POST somewhere else.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	return d
 }
 
-// withDefaults fills a webhook's retry schedule and timeout. The schedule
-// is copied so the caller's slice (or news.DefaultRetry) is never shared.
+// newHook prepares a webhook for delivery.
+func newHook(w news.Webhook) *hook {
+	w = withDefaults(w)
+	h := &hook{cfg: w, ordered: !w.Unordered, workers: 1, lease: w.Timeout + leaseMargin, wake: make(chan struct{}, 1)}
+	if w.Unordered {
+		h.workers = w.Concurrency
+	}
+	// The URL is never quoted in errors: Slack, Discord and Teams webhook
+	// URLs carry their access token.
+	if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		h.urlErr = fmt.Errorf("alert: webhook %q: url is not an absolute http(s) URL", w.ID)
+	}
+	h.rend = newRenderer(w)
+	return h
+}
+
+// withDefaults fills a webhook's retry schedule, timeout and concurrency.
+// The schedule is copied so the caller's slice (or news.DefaultRetry) is
+// never shared.
 func withDefaults(w news.Webhook) news.Webhook {
 	if len(w.Retry) == 0 {
 		w.Retry = news.DefaultRetry
@@ -172,6 +249,12 @@ func withDefaults(w news.Webhook) news.Webhook {
 	if w.Timeout <= 0 {
 		w.Timeout = defaultTimeout
 	}
+	if !w.Unordered {
+		w.Concurrency = 1
+	} else if w.Concurrency <= 0 {
+		w.Concurrency = DefaultConcurrency
+	}
+	w.Concurrency = min(w.Concurrency, MaxConcurrency)
 	return w
 }
 
@@ -184,72 +267,130 @@ func defaultJitter(d time.Duration) time.Duration {
 	return d + time.Duration(rand.Int64N(2*spread+1)-spread)
 }
 
-// Notify wakes idle workers, e.g. after new outbox rows are committed. It
-// never blocks: a worker that is busy or already woken finds the rows on
-// its next claim.
+// Notify wakes an idle worker of every webhook, e.g. after new outbox
+// rows are committed. It never blocks: when a wake-up is already pending,
+// the worker that takes it claims after these rows were committed anyway.
 func (d *Dispatcher) Notify() {
-	for _, w := range d.workers {
-		select {
-		case w.wake <- struct{}{}:
-		default:
-		}
+	for _, h := range d.hooks {
+		h.notify()
 	}
 }
 
-// Run delivers until ctx is cancelled, with one worker goroutine per
-// webhook. It returns nil after every worker has stopped. An attempt in
-// flight at cancellation is finished (bounded by the webhook timeout) and
-// recorded; if the process dies instead, the row's lease expires and the
-// next run retries it with the same webhook-id. Run may be called once at
-// a time.
+func (h *hook) notify() {
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx is cancelled, with one goroutine per worker. It
+// returns nil after every worker has stopped. An attempt in flight at
+// cancellation is finished (bounded by the webhook timeout) and recorded;
+// if the process dies instead, the row's lease expires and the next run
+// retries it with the same webhook-id. Run may be called once at a time.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	if !d.running.CompareAndSwap(false, true) {
 		return errors.New("alert: dispatcher is already running")
 	}
 	defer d.running.Store(false)
 	var wg sync.WaitGroup
-	for _, w := range d.workers {
-		wg.Go(func() { d.work(ctx, w) })
+	for _, h := range d.hooks {
+		for range h.workers {
+			wg.Go(func() { d.work(ctx, h) })
+		}
 	}
 	wg.Wait()
 	d.client.CloseIdleConnections()
 	return nil
 }
 
-// work is one webhook's delivery loop.
-func (d *Dispatcher) work(ctx context.Context, w *worker) {
-	lease := w.hook.Timeout + leaseMargin
+// work is one worker's delivery loop.
+func (d *Dispatcher) work(ctx context.Context, h *hook) {
 	var hint time.Time // when the row we just scheduled for retry is due
 	for ctx.Err() == nil {
-		a, ok, err := d.q.ClaimNext(ctx, w.hook.ID, d.now(), lease)
+		if !d.enabled(ctx, h) {
+			d.sleep(ctx, h, time.Time{})
+			continue
+		}
+		a, ok, err := d.q.ClaimNext(ctx, h.cfg.ID, h.ordered, d.now(), h.lease)
 		if err != nil {
 			if ctx.Err() == nil {
-				d.log.Error("claim delivery", "webhook", w.hook.ID, "err", err)
+				d.log.Error("claim delivery", "webhook", h.cfg.ID, "err", err)
 			}
-			d.sleep(ctx, w, time.Time{})
+			d.sleep(ctx, h, time.Time{})
 			continue
 		}
 		if !ok {
-			d.sleep(ctx, w, hint)
+			d.sleep(ctx, h, hint)
 			hint = time.Time{}
 			continue
 		}
-		hint = d.attempt(ctx, w.hook, a)
+		if h.idle.Load() > 0 {
+			h.notify() // there was a row; there may be more for a sibling
+		}
+		hint = d.attempt(ctx, h, a)
 	}
+}
+
+// enabled reports whether the webhook may be sent to. The state is read
+// from the queue when the worker starts and again once per poll interval,
+// so an operator's "webhooks enable" (from another process) is picked up
+// without a query per delivery. The cache age is measured on the monotonic
+// clock, like the poll timer: an injected clock that stands still must not
+// freeze the state. When the state cannot be read, the last known one holds.
+func (d *Dispatcher) enabled(ctx context.Context, h *hook) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.checked.IsZero() && time.Since(h.checked) < d.poll {
+		return !h.disabled
+	}
+	st, err := d.q.WebhookState(ctx, h.cfg.ID)
+	h.checked = time.Now()
+	switch {
+	case errors.Is(err, news.ErrNotFound):
+		st = news.WebhookState{}
+	case err != nil:
+		if ctx.Err() == nil {
+			d.log.Error("read webhook state", "webhook", h.cfg.ID, "err", err)
+		}
+		return !h.disabled
+	}
+	disabled := !st.DisabledAt.IsZero()
+	switch {
+	case disabled && !h.disabled:
+		d.log.Warn(fmt.Sprintf("webhook %s is disabled; re-enable with `wirewatch webhooks enable %s`", h.cfg.ID, h.cfg.ID),
+			"webhook", h.cfg.ID, "reason", st.DisabledReason, "disabled_at", st.DisabledAt)
+	case !disabled && h.disabled:
+		d.log.Info("webhook enabled again; delivering its queued alerts", "webhook", h.cfg.ID)
+	}
+	h.disabled = disabled
+	return !disabled
+}
+
+// disable marks the webhook disabled in the shared cache and reports
+// whether it was enabled until now (so only one worker records it).
+func (h *hook) disable() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	was := !h.disabled
+	h.disabled, h.checked = true, time.Now()
+	return was
 }
 
 // sleep waits PollInterval, or until hint if that is sooner, a Notify, or
 // cancellation.
-func (d *Dispatcher) sleep(ctx context.Context, w *worker, hint time.Time) {
+func (d *Dispatcher) sleep(ctx context.Context, h *hook, hint time.Time) {
 	wait := d.poll
 	if !hint.IsZero() {
 		wait = max(0, min(wait, hint.Sub(d.now())))
 	}
+	h.idle.Add(1)
+	defer h.idle.Add(-1)
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-	case <-w.wake:
+	case <-h.wake:
 	case <-t.C:
 	}
 }
@@ -257,13 +398,13 @@ func (d *Dispatcher) sleep(ctx context.Context, w *worker, hint time.Time) {
 // attempt delivers one claimed row and records the outcome. It returns the
 // next attempt time when a retry was scheduled. Neither the request nor the
 // bookkeeping is cut short by ctx: a started attempt is seen through.
-func (d *Dispatcher) attempt(ctx context.Context, w news.Webhook, a news.Alert) (next time.Time) {
+func (d *Dispatcher) attempt(ctx context.Context, h *hook, a news.Alert) (next time.Time) {
 	bg := context.WithoutCancel(ctx)
+	w := h.cfg
 	id := a.Delivery.ID
 	n := a.Delivery.Attempts + 1
-	o := d.Deliver(bg, w, a, n)
+	o := d.deliver(bg, h, a, n)
 	at := d.now()
-	log := d.log.With("webhook", w.ID, "delivery", id, "attempt", n, "status", o.Status)
 
 	mctx, cancel := context.WithTimeout(bg, markTimeout)
 	defer cancel()
@@ -271,13 +412,29 @@ func (d *Dispatcher) attempt(ctx context.Context, w news.Webhook, a news.Alert) 
 	switch {
 	case o.Err == nil:
 		err = d.q.MarkDelivered(mctx, id, n, at)
-		log.Info("webhook delivered")
+		if d.log.Enabled(ctx, slog.LevelInfo) {
+			d.log.Info("webhook delivered", "webhook", w.ID, "delivery", id, "attempt", n, "status", o.Status)
+		}
+	case o.Status == http.StatusGone:
+		// The receiver says the endpoint is gone for good: this alert
+		// failed, and so would every later one, so the webhook is
+		// disabled (its queue kept) until an operator enables it again.
+		err = d.q.MarkFinal(mctx, id, news.DeliveryFailed, n, o.Err.Error(), at)
+		d.log.Warn("webhook delivery failed permanently", "webhook", w.ID, "delivery", id, "attempt", n, "status", o.Status, "err", o.Err)
+		if h.disable() {
+			const reason = "receiver answered 410 Gone"
+			if derr := d.q.DisableWebhook(mctx, w.ID, reason+" (delivery "+id+")", at); derr != nil {
+				d.log.Error("record webhook disabled", "webhook", w.ID, "err", derr)
+			}
+			d.log.Error(fmt.Sprintf("webhook %s disabled: %s; re-enable with `wirewatch webhooks enable %s`", w.ID, reason, w.ID),
+				"webhook", w.ID, "delivery", id)
+		}
 	case !o.Retryable:
 		err = d.q.MarkFinal(mctx, id, news.DeliveryFailed, n, o.Err.Error(), at)
-		log.Warn("webhook delivery failed permanently", "err", o.Err)
+		d.log.Warn("webhook delivery failed permanently", "webhook", w.ID, "delivery", id, "attempt", n, "status", o.Status, "err", o.Err)
 	case n > len(w.Retry):
 		err = d.q.MarkFinal(mctx, id, news.DeliveryDead, n, o.Err.Error(), at)
-		log.Error("webhook delivery dead: retries exhausted", "err", o.Err)
+		d.log.Error("webhook delivery dead: retries exhausted", "webhook", w.ID, "delivery", id, "attempt", n, "status", o.Status, "err", o.Err)
 	default:
 		wait := max(0, d.jitter(w.Retry[n-1]))
 		if o.RetryAfter > wait {
@@ -285,12 +442,12 @@ func (d *Dispatcher) attempt(ctx context.Context, w news.Webhook, a news.Alert) 
 		}
 		next = at.Add(wait)
 		err = d.q.MarkRetry(mctx, id, n, next, o.Err.Error())
-		log.Info("webhook delivery will be retried", "err", o.Err, "retry_in", wait)
+		d.log.Info("webhook delivery will be retried", "webhook", w.ID, "delivery", id, "attempt", n, "status", o.Status, "err", o.Err, "retry_in", wait)
 	}
 	if err != nil {
 		// The lease expires and the row is claimed again: the receiver may
 		// see this webhook-id twice, which is what the id is for.
-		log.Error("record delivery outcome", "err", err)
+		d.log.Error("record delivery outcome", "webhook", w.ID, "delivery", id, "attempt", n, "err", err)
 		return time.Time{}
 	}
 	return next
@@ -300,23 +457,26 @@ func (d *Dispatcher) attempt(ctx context.Context, w news.Webhook, a news.Alert) 
 // applies the webhook's timeout (15s if zero) and fills the topic title from
 // the dispatcher's topics. The webhook-id is the delivery id, the same on
 // every attempt; the webhook-timestamp is the attempt time. attempt is only
-// reported in debug logs.
+// reported in debug logs. A 410 Gone is reported as a permanent failure
+// like any 4xx; disabling the webhook is up to the dispatcher's workers.
 func (d *Dispatcher) Deliver(ctx context.Context, w news.Webhook, a news.Alert, attempt int) Outcome {
-	w = withDefaults(w)
+	return d.deliver(ctx, newHook(w), a, attempt)
+}
+
+func (d *Dispatcher) deliver(ctx context.Context, h *hook, a news.Alert, attempt int) Outcome {
+	w := &h.cfg
 	if a.Topic.Title == "" {
 		if a.Topic.ID == "" {
 			a.Topic.ID = a.Delivery.TopicID
 		}
 		a.Topic.Title = d.topics[a.Topic.ID]
 	}
-	body, contentType, err := Render(w.Format, a)
+	body, contentType, err := h.rend.render(a)
 	if err != nil {
 		return Outcome{Err: fmt.Errorf("alert: webhook %q: %w", w.ID, err)}
 	}
-	// The URL is never quoted in errors: Slack and Discord webhook URLs
-	// carry their access token.
-	if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return Outcome{Err: fmt.Errorf("alert: webhook %q: url is not an absolute http(s) URL", w.ID)}
+	if h.urlErr != nil {
+		return Outcome{Err: h.urlErr}
 	}
 	ctx, cancel := context.WithTimeout(ctx, w.Timeout)
 	defer cancel()
@@ -329,7 +489,9 @@ func (d *Dispatcher) Deliver(ctx context.Context, w news.Webhook, a news.Alert, 
 	if err := SignHeaders(req.Header, w.Secrets, a.Delivery.ID, d.now(), body); err != nil {
 		return Outcome{Err: fmt.Errorf("alert: webhook %q: %w", w.ID, err)}
 	}
-	d.log.Debug("webhook attempt", "webhook", w.ID, "delivery", a.Delivery.ID, "attempt", attempt, "bytes", len(body))
+	if d.log.Enabled(ctx, slog.LevelDebug) {
+		d.log.Debug("webhook attempt", "webhook", w.ID, "delivery", a.Delivery.ID, "attempt", attempt, "bytes", len(body))
+	}
 
 	resp, err := d.client.Do(req)
 	if err != nil {
@@ -341,15 +503,20 @@ func (d *Dispatcher) Deliver(ctx context.Context, w news.Webhook, a news.Alert, 
 		}
 	}
 	defer resp.Body.Close()
-	// The body matters only for error messages; reading (a capped part of)
-	// it lets a small response's connection be reused.
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
 
 	o := Outcome{Status: resp.StatusCode}
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		// Whatever a 2xx says, the alert arrived. Reading (a capped part
+		// of) the body lets a small response's connection be reused; a
+		// bigger one is cut off and its connection closed.
+		io.CopyN(io.Discard, resp.Body, maxResponseBody)
 		return o
 	}
-	o.Err = fmt.Errorf("alert: webhook %q answered %s: %q", w.ID, resp.Status, bodyExcerpt(data))
+	// The body matters only for the error message.
+	var excerpt [maxErrorBody]byte
+	k, _ := io.ReadFull(resp.Body, excerpt[:])
+	io.CopyN(io.Discard, resp.Body, maxResponseBody-int64(k))
+	o.Err = fmt.Errorf("alert: webhook %q answered %s: %q", w.ID, resp.Status, bodyExcerpt(excerpt[:k]))
 	switch code := resp.StatusCode; {
 	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests, code >= 500:
 		o.Retryable = true
@@ -365,8 +532,8 @@ func (d *Dispatcher) Deliver(ctx context.Context, w news.Webhook, a news.Alert, 
 }
 
 // stripURL drops the URL that *url.Error puts in its message: webhook URLs
-// of Slack and Discord are credentials and must not reach logs or the
-// outbox's last_error.
+// of Slack, Discord and Teams are credentials and must not reach logs or
+// the outbox's last_error.
 func stripURL(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {

@@ -18,11 +18,21 @@ import (
 )
 
 // memQueue is an in-memory outbox standing in for store's: oldest pending
-// row first, per-webhook order kept, leases honoured.
+// row first, per-webhook order kept when asked, leases honoured, webhook
+// states recorded.
 type memQueue struct {
-	mu     sync.Mutex
-	rows   []*memRow
-	claims int
+	mu           sync.Mutex
+	rows         []*memRow
+	claims       int
+	stateReads   int
+	states       map[string]news.WebhookState
+	disables     []memDisable
+	sawUnordered bool // set when any claim asked for ordered=false
+}
+
+type memDisable struct {
+	webhookID, reason string
+	at                time.Time
 }
 
 type memRow struct {
@@ -72,19 +82,25 @@ func (q *memQueue) row(id string) memRow {
 	return c
 }
 
-func (q *memQueue) ClaimNext(ctx context.Context, webhookID string, now time.Time, lease time.Duration) (news.Alert, bool, error) {
+func (q *memQueue) ClaimNext(ctx context.Context, webhookID string, ordered bool, now time.Time, lease time.Duration) (news.Alert, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return news.Alert{}, false, err
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.claims++
+	if !ordered {
+		q.sawUnordered = true
+	}
 	for _, r := range q.rows {
 		if r.alert.Delivery.WebhookID != webhookID || r.status != news.DeliveryPending {
 			continue
 		}
 		if r.next.After(now) || r.lease.After(now) {
-			return news.Alert{}, false, nil // oldest pending not due: keep order
+			if ordered {
+				return news.Alert{}, false, nil // oldest pending not due: keep order
+			}
+			continue
 		}
 		r.lease = now.Add(lease)
 		a := r.alert
@@ -93,6 +109,54 @@ func (q *memQueue) ClaimNext(ctx context.Context, webhookID string, now time.Tim
 		return a, true, nil
 	}
 	return news.Alert{}, false, nil
+}
+
+func (q *memQueue) DisableWebhook(_ context.Context, webhookID, reason string, at time.Time) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.states == nil {
+		q.states = map[string]news.WebhookState{}
+	}
+	st := q.states[webhookID]
+	st.WebhookID, st.DisabledAt, st.DisabledReason = webhookID, at, reason
+	q.states[webhookID] = st
+	q.disables = append(q.disables, memDisable{webhookID, reason, at})
+	return nil
+}
+
+// enable is what "wirewatch webhooks enable" does to the store.
+func (q *memQueue) enable(webhookID string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	st := q.states[webhookID]
+	st.DisabledAt, st.DisabledReason = time.Time{}, ""
+	q.states[webhookID] = st
+}
+
+func (q *memQueue) WebhookState(ctx context.Context, webhookID string) (news.WebhookState, error) {
+	if err := ctx.Err(); err != nil {
+		return news.WebhookState{}, err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.stateReads++
+	st, ok := q.states[webhookID]
+	if !ok {
+		return news.WebhookState{}, news.ErrNotFound
+	}
+	return st, nil
+}
+
+func (q *memQueue) counts() (claims, stateReads int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.claims, q.stateReads
+}
+
+func (q *memQueue) disabled() []memDisable {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]memDisable(nil), q.disables...)
 }
 
 func (q *memQueue) MarkDelivered(_ context.Context, id string, attempts int, at time.Time) error {
@@ -676,7 +740,7 @@ func TestDeliverUnknownFormatIsPermanent(t *testing.T) {
 	rc := newReceiver(t, statuses(200))
 	d := NewDispatcher(&memQueue{}, nil, testTopics, testOptions())
 	w := testWebhook("hook", rc.URL)
-	w.Format = "teams"
+	w.Format = "xml"
 	if o := d.Deliver(context.Background(), w, testAlert("msg_fmt", "hook"), 1); o.Err == nil || o.Retryable {
 		t.Errorf("outcome = %+v, want a permanent error", o)
 	}
@@ -745,10 +809,10 @@ func TestDefaultJitter(t *testing.T) {
 
 func TestNewDispatcherDefaults(t *testing.T) {
 	d := NewDispatcher(&memQueue{}, []news.Webhook{{ID: "a"}, {ID: "a", URL: "dup"}}, nil, Options{})
-	if len(d.workers) != 1 {
-		t.Fatalf("%d workers for one distinct webhook id, want 1", len(d.workers))
+	if len(d.hooks) != 1 || d.hooks[0].workers != 1 {
+		t.Fatalf("%d webhooks for one distinct webhook id, want 1 with one worker", len(d.hooks))
 	}
-	w := d.workers[0].hook
+	w := d.hooks[0].cfg
 	if w.Timeout != 15*time.Second || len(w.Retry) != len(news.DefaultRetry) {
 		t.Errorf("defaults: timeout %v, retry %v", w.Timeout, w.Retry)
 	}

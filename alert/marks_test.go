@@ -376,7 +376,7 @@ func FuzzMarks(f *testing.F) {
 		al.Entry.Match.Snippet = s
 		al.Entry.Match.Marks = []news.Span{sp(a, b), sp(c, d)}
 		for _, format := range Formats() {
-			body, _, err := Render(format, al)
+			body, _, err := RenderFor(formatHook(format), al)
 			if err != nil || !json.Valid(body) {
 				t.Fatalf("%s: %v %s", format, err, body)
 			}

@@ -3,12 +3,14 @@ package alert
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"wirewatch/news"
 )
@@ -76,7 +78,7 @@ func NewEvent(a news.Alert) Event {
 	if e.Timestamp.IsZero() {
 		e.Timestamp = a.Delivery.CreatedAt
 	}
-	e.Timestamp = e.Timestamp.UTC()
+	e.Timestamp = jsonTime(e.Timestamp)
 
 	e.Topic.ID = firstNonEmpty(a.Topic.ID, a.Delivery.TopicID, a.Entry.Match.TopicID)
 	e.Topic.Title = clean(a.Topic.Title)
@@ -86,7 +88,7 @@ func NewEvent(a news.Alert) Event {
 	e.Item.Title = truncate(clean(it.Title), maxEventTitle)
 	e.Item.Link = clean(it.Link)
 	e.Item.Summary = truncate(clean(it.Summary), maxEventSummary)
-	e.Item.Published = it.Published.UTC()
+	e.Item.Published = jsonTime(it.Published)
 	e.Item.Source.ID = it.SourceID
 	e.Item.Source.Title = clean(a.Entry.SourceTitle)
 
@@ -108,12 +110,28 @@ func NewEvent(a news.Alert) Event {
 	return e
 }
 
+// jsonTime is t in UTC, or the zero time if JSON cannot hold it: a date a
+// feed gives beyond year 9999 would make the event fail to marshal, and so
+// fail the alert.
+func jsonTime(t time.Time) time.Time {
+	t = t.UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		return time.Time{}
+	}
+	return t
+}
+
 // Formats lists the supported format names (for config validation).
-func Formats() []string { return []string{"json", "slack", "discord"} }
+// Format "template" also needs Webhook.Template (check it with
+// ParseTemplate).
+func Formats() []string { return []string{"json", "slack", "discord", "teams", "template"} }
 
 // Render builds the request body for a format: "json" (Event), "slack" (an
-// incoming-webhook Block Kit message) or "discord" (an execute-webhook
-// message with one embed). All three are JSON. Unknown formats are an error.
+// incoming-webhook Block Kit message), "discord" (an execute-webhook
+// message with one embed) or "teams" (a Workflows message with one
+// Adaptive Card). All four are JSON. Format "template" needs the webhook's
+// template, so it renders through RenderFor; here it is an error, as are
+// unknown formats.
 func Render(format string, a news.Alert) (body []byte, contentType string, err error) {
 	e := NewEvent(a)
 	var v any
@@ -124,6 +142,10 @@ func Render(format string, a news.Alert) (body []byte, contentType string, err e
 		v = slackMessage(e)
 	case "discord":
 		v = discordMessage(e)
+	case "teams":
+		v = teamsMessage(e)
+	case "template":
+		return nil, "", errors.New("alert: format \"template\" renders with the webhook's template: use RenderFor")
 	default:
 		return nil, "", fmt.Errorf("alert: unknown format %q (want one of %s)", format, strings.Join(Formats(), ", "))
 	}
@@ -476,6 +498,11 @@ func truncate(s string, limit int) string {
 func escTruncate(s string, limit int, esc func(rune) string) string {
 	if limit <= 0 {
 		return ""
+	}
+	// Most text fits: a valid string of at most limit bytes has at most
+	// limit units (no rune is wider in UTF-16 than in UTF-8).
+	if esc == nil && len(s) <= limit && utf8.ValidString(s) {
+		return s
 	}
 	var b strings.Builder
 	n := 0

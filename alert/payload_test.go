@@ -78,7 +78,7 @@ func spanOf(s, sub string) news.Span {
 func TestRenderGolden(t *testing.T) {
 	for _, format := range Formats() {
 		t.Run(format, func(t *testing.T) {
-			body, ct, err := Render(format, goldenAlert())
+			body, ct, err := RenderFor(formatHook(format), goldenAlert())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,12 +89,20 @@ func TestRenderGolden(t *testing.T) {
 				t.Fatalf("body is not JSON: %s", body)
 			}
 			// Golden files hold the indented form so diffs are readable;
-			// the body itself is compact.
+			// the body itself is compact, which is checked too. A
+			// template's body is the desk's own layout: kept byte for byte.
 			var pretty bytes.Buffer
-			if err := json.Indent(&pretty, body, "", "  "); err != nil {
-				t.Fatal(err)
+			if format == "template" {
+				pretty.Write(body)
+			} else {
+				if err := json.Compact(new(bytes.Buffer), body); err != nil || bytes.ContainsAny(body, "\n\t") {
+					t.Errorf("body is not compact JSON: %s", body)
+				}
+				if err := json.Indent(&pretty, body, "", "  "); err != nil {
+					t.Fatal(err)
+				}
+				pretty.WriteByte('\n')
 			}
-			pretty.WriteByte('\n')
 			path := filepath.Join("testdata", format+".golden")
 			if *update {
 				if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
@@ -114,11 +122,11 @@ func TestRenderGolden(t *testing.T) {
 
 func TestRenderIsDeterministic(t *testing.T) {
 	for _, format := range Formats() {
-		a, _, err := Render(format, goldenAlert())
+		a, _, err := RenderFor(formatHook(format), goldenAlert())
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _, _ := Render(format, goldenAlert())
+		b, _, _ := RenderFor(formatHook(format), goldenAlert())
 		if !bytes.Equal(a, b) {
 			t.Errorf("%s: two renders of one alert differ", format)
 		}
@@ -126,7 +134,7 @@ func TestRenderIsDeterministic(t *testing.T) {
 }
 
 func TestRenderUnknownFormat(t *testing.T) {
-	for _, f := range []string{"", "JSON", "teams", "xml"} {
+	for _, f := range []string{"", "JSON", "Teams", "xml", "template"} {
 		if body, _, err := Render(f, goldenAlert()); err == nil {
 			t.Errorf("Render(%q) = %s, want error", f, body)
 		}

@@ -1,5 +1,6 @@
 // Package alert announces matches to the outside world: it renders webhook
-// payloads (a documented JSON event, Slack and Discord messages), signs them
+// payloads (a documented JSON event with a JSON Schema, Slack, Discord and
+// Microsoft Teams messages, or a desk's own text/template), signs them
 // the Standard Webhooks way, and delivers the rows of the durable outbox with
 // retries, so an alert survives a receiver outage or a restart of wirewatch.
 //

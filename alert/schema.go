@@ -1,0 +1,13 @@
+package alert
+
+import _ "embed" // for EventSchema
+
+// EventSchema is the JSON Schema (draft 2020-12) of the "json" format's
+// body, Event, with every field documented: receivers can validate against
+// it or generate types from it, and wirewatch can serve it. Tests check
+// that rendered events, ordinary and hostile, validate against it.
+//
+// It is a shared byte slice: do not modify it.
+//
+//go:embed event.schema.json
+var EventSchema []byte

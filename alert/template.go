@@ -1,0 +1,325 @@
+package alert
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"text/template"
+	"text/template/parse"
+	"time"
+
+	"wirewatch/news"
+)
+
+// Format "template" lets a desk send alerts to any receiver: the webhook's
+// Template is a Go text/template (https://pkg.go.dev/text/template)
+// executed with the alert's Event, the same data the "json" format sends:
+//
+//	.Type                 event type, "match.created"
+//	.ID                   delivery id (= webhook-id header), stable across retries
+//	.Timestamp            match time (time.Time, UTC): {{.Timestamp.Format "2006-01-02 15:04"}}
+//	.Topic.ID .Topic.Title
+//	.Item.ID .Item.Title .Item.Link .Item.Summary
+//	.Item.Published       time.Time, UTC
+//	.Item.Source.ID .Item.Source.Title
+//	.MatchedTerms         []string, the query terms that matched
+//	.Matched              []{.Term .Fields}: each term with the fields it was found in
+//	.Score                float64
+//	.Snippet              plain-text excerpt around the strongest hit
+//	.Marks                [][2]int: byte ranges of .Snippet that matched
+//
+// Besides the built-in functions, templates have:
+//
+//	json VALUE            VALUE as JSON ("a \"b\"" for a string): the way to
+//	                      put feed text inside a JSON body safely
+//	join LIST SEP         strings.Join
+//	mark OPEN CLOSE       .Snippet with every mark wrapped in OPEN and CLOSE,
+//	                      called on the event: {{mark . "**" "**"}}
+//	truncate N STRING     STRING cut to N characters, ending in "…" if cut
+//
+// Feed text is inserted as it is: a template is responsible for escaping
+// it for its receiver (json does, for JSON). A body that is valid JSON is
+// sent as application/json, anything else as text/plain.
+//
+// Guards: templates are checked when the config is loaded (ParseTemplate),
+// a field that does not exist is an error, the rendered body is capped at
+// maxTemplateOutput, and the two constructs whose cost does not come from
+// the event are refused: range over a number and templates that call
+// themselves. Nested ranges over an event's lists still cost the product
+// of their lengths; keep them shallow.
+
+const (
+	// maxTemplateSource caps a template's text.
+	maxTemplateSource = 64 << 10
+	// maxTemplateOutput caps a rendered body: an endpoint that takes
+	// alerts has no use for more, and a template ranging over a long list
+	// should fail rather than send megabytes.
+	maxTemplateOutput = 1 << 20
+)
+
+// errTemplateOutput ends an execution whose output outgrew the cap.
+var errTemplateOutput = fmt.Errorf("rendered body exceeds %d bytes", maxTemplateOutput)
+
+// ParseTemplate checks a webhook template as config validation should: it
+// must parse, pass the guards above, and execute against a sample event
+// (so a misspelt field such as .Item.Titel is caught now, not at the first
+// alert) producing a non-empty body within the size cap.
+func ParseTemplate(text string) error {
+	t, err := parseTemplate(text)
+	if err != nil {
+		return err
+	}
+	if _, _, err := executeTemplate(t, NewEvent(sampleAlert())); err != nil {
+		return err
+	}
+	return nil
+}
+
+// parseTemplate parses and checks a template.
+func parseTemplate(text string) (*template.Template, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, errors.New("alert: template: empty (format \"template\" needs one)")
+	}
+	if len(text) > maxTemplateSource {
+		return nil, fmt.Errorf("alert: template: %d bytes, more than the %d allowed", len(text), maxTemplateSource)
+	}
+	t, err := template.New("webhook").Option("missingkey=error").Funcs(templateFuncs()).Parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("alert: %w", err)
+	}
+	if err := checkTemplate(t); err != nil {
+		return nil, fmt.Errorf("alert: template: %w", err)
+	}
+	return t, nil
+}
+
+// executeTemplate renders e with t. Errors are permanent: the same event
+// renders the same way on every retry.
+func executeTemplate(t *template.Template, e Event) ([]byte, string, error) {
+	w := &cappedBuffer{limit: maxTemplateOutput}
+	if err := t.Execute(w, e); err != nil {
+		return nil, "", fmt.Errorf("alert: execute template: %w", err)
+	}
+	body := w.buf.Bytes()
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, "", errors.New("alert: execute template: the body is empty")
+	}
+	if json.Valid(body) {
+		return body, "application/json", nil
+	}
+	return body, "text/plain; charset=utf-8", nil
+}
+
+// cappedBuffer is a buffer that refuses to grow past limit; text/template
+// stops at the first failed write.
+type cappedBuffer struct {
+	buf   bytes.Buffer
+	limit int
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if b.buf.Len()+len(p) > b.limit {
+		return 0, errTemplateOutput
+	}
+	return b.buf.Write(p)
+}
+
+// templateFuncs are the functions templates may call besides the builtins.
+func templateFuncs() template.FuncMap {
+	return template.FuncMap{
+		"json": func(v any) (string, error) {
+			b, err := marshal(v)
+			return string(b), err
+		},
+		"join": func(list []string, sep string) string { return strings.Join(list, sep) },
+		"mark": func(e Event, open, close string) string {
+			var b strings.Builder
+			at := 0
+			for _, m := range e.Marks {
+				// NewEvent's marks are valid; a hand-made Event's may not be.
+				if m[0] < at || m[0] > m[1] || m[1] > len(e.Snippet) {
+					continue
+				}
+				b.WriteString(e.Snippet[at:m[0]])
+				b.WriteString(open)
+				b.WriteString(e.Snippet[m[0]:m[1]])
+				b.WriteString(close)
+				at = m[1]
+			}
+			b.WriteString(e.Snippet[at:])
+			return b.String()
+		},
+		"truncate": func(n int, s string) string { return truncate(s, n) },
+	}
+}
+
+// checkTemplate refuses the constructs whose running time does not depend
+// on the event: a range over a number ({{range 1000000000}}) and templates
+// that call themselves, directly or through others.
+func checkTemplate(t *template.Template) error {
+	calls := map[string][]string{}
+	for _, tt := range t.Templates() {
+		if tt.Tree == nil || tt.Root == nil {
+			continue
+		}
+		var err error
+		walk(tt.Root, func(n parse.Node) {
+			switch n := n.(type) {
+			case *parse.RangeNode:
+				if err == nil && rangesOverNumber(n.Pipe) {
+					loc, _ := tt.ErrorContext(n)
+					err = fmt.Errorf("%s: range over a number is not allowed", loc)
+				}
+			case *parse.TemplateNode:
+				calls[tt.Name()] = append(calls[tt.Name()], n.Name)
+			}
+		})
+		if err != nil {
+			return err
+		}
+	}
+	// Depth-first search for a cycle in the call graph.
+	const (
+		unvisited = iota
+		active
+		done
+	)
+	state := map[string]int{}
+	var visit func(name string) error
+	visit = func(name string) error {
+		switch state[name] {
+		case active:
+			return fmt.Errorf("template %q calls itself (recursion is not allowed)", name)
+		case done:
+			return nil
+		}
+		state[name] = active
+		for _, c := range calls[name] {
+			if err := visit(c); err != nil {
+				return err
+			}
+		}
+		state[name] = done
+		return nil
+	}
+	for name := range calls {
+		if err := visit(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rangesOverNumber reports whether a range pipeline is a number literal
+// (possibly parenthesised).
+func rangesOverNumber(p *parse.PipeNode) bool {
+	if p == nil || len(p.Cmds) == 0 {
+		return false
+	}
+	last := p.Cmds[len(p.Cmds)-1]
+	if len(last.Args) != 1 {
+		return false
+	}
+	switch a := last.Args[0].(type) {
+	case *parse.NumberNode:
+		return true
+	case *parse.PipeNode:
+		return rangesOverNumber(a)
+	}
+	return false
+}
+
+// walk calls fn on n and every node below it that can hold statements.
+func walk(n parse.Node, fn func(parse.Node)) {
+	if n == nil {
+		return
+	}
+	fn(n)
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Nodes {
+			walk(c, fn)
+		}
+	case *parse.IfNode:
+		walk(n.List, fn)
+		walk(n.ElseList, fn)
+	case *parse.RangeNode:
+		walk(n.List, fn)
+		walk(n.ElseList, fn)
+	case *parse.WithNode:
+		walk(n.List, fn)
+		walk(n.ElseList, fn)
+	}
+}
+
+// renderer renders one webhook's alerts, its template parsed once.
+type renderer struct {
+	format string
+	tmpl   *template.Template
+	err    error // the template did not parse
+}
+
+func newRenderer(w news.Webhook) *renderer {
+	r := &renderer{format: w.Format}
+	if w.Format == "template" {
+		r.tmpl, r.err = parseTemplate(w.Template)
+	}
+	return r
+}
+
+func (r *renderer) render(a news.Alert) ([]byte, string, error) {
+	if r.format != "template" {
+		return Render(r.format, a)
+	}
+	if r.err != nil {
+		return nil, "", r.err
+	}
+	return executeTemplate(r.tmpl, NewEvent(a))
+}
+
+// RenderFor builds the request body of an alert for a webhook: its format,
+// and for format "template" its Template. The dispatcher renders through
+// it; Render serves the formats that need nothing but their name.
+func RenderFor(w news.Webhook, a news.Alert) (body []byte, contentType string, err error) {
+	return newRenderer(w).render(a)
+}
+
+// sampleAlert is the event templates are checked against: every field
+// set, with a highlight, so any field a template names exists.
+func sampleAlert() news.Alert {
+	at := time.Date(2024, 5, 14, 7, 45, 0, 0, time.UTC)
+	snippet := "…the UN human rights office says Uyghurs held in camps…"
+	item := news.Item{
+		ID: news.ItemID("example-wire", "story-1"), SourceID: "example-wire", Key: "story-1",
+		Title:     "UN report on Xinjiang",
+		Link:      "https://example.com/story-1",
+		Summary:   "The UN human rights office says Uyghurs were held in camps.",
+		Published: at.Add(-15 * time.Minute),
+	}
+	i := strings.Index(snippet, "Uyghurs")
+	return news.Alert{
+		Delivery: news.Delivery{
+			ID:        news.DeliveryID(news.EventMatchCreated, "example-topic", item.ID, "example-webhook"),
+			WebhookID: "example-webhook", EventType: news.EventMatchCreated,
+			TopicID: "example-topic", ItemID: item.ID, CreatedAt: at,
+		},
+		Topic: news.Topic{ID: "example-topic", Title: "Xinjiang"},
+		Entry: news.Entry{
+			Item: item,
+			Match: news.Match{
+				TopicID: "example-topic", ItemID: item.ID,
+				Terms: []string{"Uyghur*"},
+				Hits:  []news.Hit{{Term: "Uyghur*", Field: "summary", Text: "Uyghurs"}},
+				Score: 1, Snippet: snippet,
+				Marks:     []news.Span{{Start: i, End: i + len("Uyghurs")}},
+				MatchedAt: at,
+			},
+			SourceTitle: "Example Wire",
+		},
+	}
+}
