@@ -22,12 +22,17 @@ type contractStore interface {
 	UnseenItems(ctx context.Context, ids []string) ([]string, error)
 	SavePoll(ctx context.Context, p news.PollResult) (int, error)
 	TopicEntries(ctx context.Context, topicID string, limit int) ([]news.Entry, error)
-	ClaimNext(ctx context.Context, webhookID string, now time.Time, lease time.Duration) (news.Alert, bool, error)
+	ClaimNext(ctx context.Context, webhookID string, ordered bool, now time.Time, lease time.Duration) (news.Alert, bool, error)
 	MarkDelivered(ctx context.Context, deliveryID string, attempts int, at time.Time) error
 	MarkRetry(ctx context.Context, deliveryID string, attempts int, next time.Time, lastErr string) error
 	MarkFinal(ctx context.Context, deliveryID string, status news.DeliveryStatus, attempts int, lastErr string, at time.Time) error
 	Deliveries(ctx context.Context, f DeliveryFilter) ([]news.Delivery, error)
 	PendingDeliveries(ctx context.Context) (int, error)
+	RetryDeliveries(ctx context.Context, f RetryFilter, now time.Time) (int, error)
+	WebhookState(ctx context.Context, webhookID string) (news.WebhookState, error)
+	WebhookStates(ctx context.Context) ([]news.WebhookState, error)
+	DisableWebhook(ctx context.Context, webhookID, reason string, at time.Time) error
+	EnableWebhook(ctx context.Context, webhookID string) error
 	TopicFingerprint(ctx context.Context, topicID string) (string, error)
 	ItemsSince(ctx context.Context, since time.Time, sourceIDs []string, limit int) ([]news.Item, error)
 	Item(ctx context.Context, id string) (news.Item, string, error)
@@ -135,6 +140,7 @@ func entryTitles(es []news.Entry) []string {
 func testStoreContract(t *testing.T, b backend) {
 	ctx := context.Background()
 	testTopicStateContract(t, b)
+	testOutboxContract(t, b)
 
 	t.Run("Ping", func(t *testing.T) {
 		if err := b.open(t).Ping(ctx); err != nil {
@@ -413,7 +419,7 @@ func testStoreContract(t *testing.T, b backend) {
 		now, lease := at(time.Hour), time.Minute
 		claim := func(webhook string, now time.Time) (news.Alert, bool) {
 			t.Helper()
-			a, ok, err := st.ClaimNext(ctx, webhook, now, lease)
+			a, ok, err := st.ClaimNext(ctx, webhook, true, now, lease)
 			if err != nil {
 				t.Fatalf("ClaimNext: %v", err)
 			}
@@ -527,7 +533,7 @@ func testStoreContract(t *testing.T, b backend) {
 		if err := st.MarkFinal(ctx, other.ID, news.DeliveryPending, 1, "", now); err == nil {
 			t.Fatal("MarkFinal accepted pending as final")
 		}
-		if _, _, err := st.ClaimNext(ctx, "w1", now, 0); err == nil {
+		if _, _, err := st.ClaimNext(ctx, "w1", true, now, 0); err == nil {
 			t.Fatal("ClaimNext accepted a zero lease")
 		}
 	})
@@ -584,7 +590,7 @@ func testStoreContract(t *testing.T, b backend) {
 		da := testDelivery("w1", ma, at(time.Minute))
 		mustSave(t, st, news.PollResult{State: testState("s1"), Items: []news.Item{a, c},
 			Matches: []news.Match{ma, mc}, Deliveries: []news.Delivery{da}})
-		if _, ok, err := st.ClaimNext(ctx, "w1", at(time.Hour), time.Hour); err != nil || !ok {
+		if _, ok, err := st.ClaimNext(ctx, "w1", true, at(time.Hour), time.Hour); err != nil || !ok {
 			t.Fatalf("claim: %v %v", ok, err)
 		}
 		state, _ := st.SourceState(ctx, "s1")
@@ -605,7 +611,7 @@ func testStoreContract(t *testing.T, b backend) {
 			t.Fatalf("items forgotten after restart: %v, %v", got, err)
 		}
 		// The lease survives too: the claim is not handed out again early.
-		if _, ok, err := st.ClaimNext(ctx, "w1", at(time.Hour+time.Minute), time.Hour); err != nil || ok {
+		if _, ok, err := st.ClaimNext(ctx, "w1", true, at(time.Hour+time.Minute), time.Hour); err != nil || ok {
 			t.Fatalf("leased delivery claimed again after restart: %v %v", ok, err)
 		}
 		if n := mustSave(t, st, news.PollResult{State: testState("s1"), Items: []news.Item{a, c},
@@ -663,7 +669,7 @@ func testStoreContract(t *testing.T, b backend) {
 				for {
 					// The lease outlives the test: a second claim of any
 					// row can only be a bug.
-					a, ok, err := st.ClaimNext(ctx, "w1", now, 24*time.Hour)
+					a, ok, err := st.ClaimNext(ctx, "w1", true, now, 24*time.Hour)
 					if err != nil {
 						errs <- err
 						return

@@ -65,7 +65,7 @@ func testTopicStateContract(t *testing.T, b backend) {
 				t.Errorf("marks of %s = %#v, want %#v", want.ItemID, m.Marks, want.Marks)
 			}
 		}
-		alert, ok, err := st.ClaimNext(ctx, "w1", at(time.Hour), time.Minute)
+		alert, ok, err := st.ClaimNext(ctx, "w1", true, at(time.Hour), time.Minute)
 		if err != nil || !ok {
 			t.Fatalf("ClaimNext = %v, %v", ok, err)
 		}
@@ -255,7 +255,7 @@ func testTopicStateContract(t *testing.T, b backend) {
 		mustPending(t, st, 2)
 
 		// The outbox hands out the alerted match with its updated text.
-		alert, ok, err := st.ClaimNext(ctx, "w1", now, time.Minute)
+		alert, ok, err := st.ClaimNext(ctx, "w1", true, now, time.Minute)
 		if err != nil || !ok {
 			t.Fatalf("ClaimNext = %v, %v", ok, err)
 		}

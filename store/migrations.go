@@ -116,6 +116,42 @@ var sqliteMigrations = []migration{
 		// deleted; without this index each would scan the whole outbox.
 		`CREATE INDEX deliveries_match ON deliveries (topic_id, item_id)`,
 	}},
+	{version: 3, name: "webhook health, unordered claims", stmts: []string{
+		// When the row was last claimed, by the dispatcher's clock: MarkRetry
+		// takes no time, and this is when its failed attempt started.
+		`ALTER TABLE deliveries ADD COLUMN claimed_at BIGINT`,
+		// A webhook's health as deliveries found it, and whether its receiver
+		// is gone (410). A webhook without a row has no recorded history.
+		`CREATE TABLE webhooks (
+			id                   TEXT PRIMARY KEY,
+			last_success         BIGINT,
+			last_failure         BIGINT,
+			last_error           TEXT NOT NULL DEFAULT '',
+			consecutive_failures BIGINT NOT NULL DEFAULT 0,
+			disabled_at          BIGINT,
+			disabled_reason      TEXT NOT NULL DEFAULT ''
+		)`,
+		// The queue proper: pending rows only, in claim order, carrying the
+		// columns the claim tests. An unordered claim walks past leased and
+		// not-yet-due rows to the first claimable one; with the lease and the
+		// due time in the index it never touches the table to do so, and
+		// delivered rows (the bulk of the outbox) are not in it at all.
+		`CREATE INDEX deliveries_pending ON deliveries (webhook_id, created_at, id, next_attempt, leased_until)
+			WHERE status = 'pending'`,
+		// Health known from history: the last success and the last final
+		// failure of every webhook with deliveries. Consecutive failures
+		// were never counted before, so they start at 0.
+		`INSERT INTO webhooks (id, last_success, last_failure, last_error)
+		SELECT w.webhook_id,
+			(SELECT MAX(d.delivered_at) FROM deliveries d
+				WHERE d.webhook_id = w.webhook_id AND d.status = 'delivered'),
+			(SELECT MAX(d.finished_at) FROM deliveries d
+				WHERE d.webhook_id = w.webhook_id AND d.status IN ('failed', 'dead')),
+			COALESCE((SELECT d.last_error FROM deliveries d
+				WHERE d.webhook_id = w.webhook_id AND d.status IN ('failed', 'dead')
+				ORDER BY d.finished_at DESC NULLS LAST, d.id DESC LIMIT 1), '')
+		FROM (SELECT DISTINCT webhook_id FROM deliveries) w`,
+	}},
 }
 
 // migrate brings db up to the last of ms. Each migration runs in its own

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
 )
@@ -20,6 +21,11 @@ type SQLite struct {
 	// and never surface SQLITE_BUSY however many goroutines write at once.
 	// busy_timeout remains as the guard against other processes.
 	writeSlot chan struct{}
+	// hot holds the prepared statements of the delivery path.
+	hot *hotStmts
+	// now stamps a failed attempt that MarkRetry cannot date otherwise (a
+	// row marked without having been claimed); see MarkRetry.
+	now func() time.Time
 }
 
 // maxConns bounds the pool. Writes are serialised by writeSlot, so the extra
@@ -73,12 +79,16 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	if err := migrate(ctx, db, sqliteMigrations); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: open sqlite %q: %w", path, err), db.Close())
 	}
-	return &SQLite{db: db, writeSlot: make(chan struct{}, 1)}, nil
+	hot, err := prepareHot(ctx, db)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("store: open sqlite %q: %w", path, err), db.Close())
+	}
+	return &SQLite{db: db, writeSlot: make(chan struct{}, 1), hot: hot, now: time.Now}, nil
 }
 
 // Close closes the database. Calls in flight may fail.
 func (s *SQLite) Close() error {
-	if err := s.db.Close(); err != nil {
+	if err := errors.Join(s.hot.close(), s.db.Close()); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil

@@ -36,7 +36,10 @@ import (
 type DeliveryFilter struct {
 	WebhookID string
 	Status    news.DeliveryStatus
-	Limit     int
+	TopicID   string
+	// Since selects rows created at or after it.
+	Since time.Time
+	Limit int
 }
 
 // Default and maximum page sizes. A caller-supplied limit is clamped to the
