@@ -32,6 +32,8 @@ type appStore interface {
 	alert.Queue
 	watch.BackfillStore
 	Item(ctx context.Context, id string) (news.Item, string, error)
+	WebhookStates(ctx context.Context) ([]news.WebhookState, error)
+	Stats(ctx context.Context) (store.Stats, error)
 	Deliveries(ctx context.Context, f store.DeliveryFilter) ([]news.Delivery, error)
 	Ping(ctx context.Context) error
 	Close() error
@@ -128,6 +130,8 @@ func (a *app) handler() http.Handler {
 	})
 	mux.HandleFunc("GET /api/sources", a.apiSources)
 	mux.HandleFunc("GET /api/deliveries", a.apiDeliveries)
+	mux.HandleFunc("GET /api/webhooks", a.apiWebhooks)
+	mux.HandleFunc("GET /api/stats", a.apiStats)
 	return mux
 }
 
@@ -179,9 +183,16 @@ func (a *app) apiSources(w http.ResponseWriter, r *http.Request) {
 
 func (a *app) apiDeliveries(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	since, err := parseSince(q.Get("since"), time.Now())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	f := store.DeliveryFilter{
 		WebhookID: q.Get("webhook"),
+		TopicID:   q.Get("topic"),
 		Status:    news.DeliveryStatus(q.Get("status")),
+		Since:     since,
 		Limit:     min(atoiOr(q.Get("limit"), 100), 1000),
 	}
 	ds, err := a.store.Deliveries(r.Context(), f)
@@ -190,25 +201,27 @@ func (a *app) apiDeliveries(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	type view struct {
-		ID          string    `json:"id"`
-		Webhook     string    `json:"webhook"`
-		Event       string    `json:"event"`
-		Topic       string    `json:"topic"`
-		Item        string    `json:"item"`
-		Status      string    `json:"status"`
-		Attempts    int       `json:"attempts"`
-		NextAttempt time.Time `json:"next_attempt,omitzero"`
-		LastError   string    `json:"last_error,omitempty"`
-		CreatedAt   time.Time `json:"created_at"`
-		DeliveredAt time.Time `json:"delivered_at,omitzero"`
+	writeJSON(w, map[string]any{"deliveries": deliveryViews(ds)})
+}
+
+func (a *app) apiWebhooks(w http.ResponseWriter, r *http.Request) {
+	views, err := webhookViews(r.Context(), a.cfg, a.store)
+	if err != nil {
+		a.logger.Error("api: list webhooks", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
 	}
-	out := make([]view, len(ds))
-	for i, d := range ds {
-		out[i] = view{d.ID, d.WebhookID, d.EventType, d.TopicID, d.ItemID, string(d.Status), d.Attempts,
-			d.NextAttempt, d.LastError, d.CreatedAt, d.DeliveredAt}
+	writeJSON(w, map[string]any{"webhooks": views})
+}
+
+func (a *app) apiStats(w http.ResponseWriter, r *http.Request) {
+	st, err := a.store.Stats(r.Context())
+	if err != nil {
+		a.logger.Error("api: stats", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
 	}
-	writeJSON(w, map[string]any{"deliveries": out})
+	writeJSON(w, st)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

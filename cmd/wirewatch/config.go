@@ -680,10 +680,29 @@ func (d decoder) webhook(n *yaml.Node, topicIDs map[string]bool, allowPrivate bo
 			}
 		case "timeout":
 			w.Timeout = d.duration(v)
+		case "template":
+			w.Template = d.str(v)
+			if err := alert.ParseTemplate(w.Template); err != nil {
+				d.p.add(v, "webhook %q: template: %v", w.ID, err)
+			}
+		case "ordered":
+			w.Unordered = !d.boolean(v)
+		case "concurrency":
+			c := d.number(v)
+			if c < 1 || c > 64 || c != float64(int(c)) {
+				d.p.add(v, "webhook %q: concurrency must be a whole number from 1 to 64", w.ID)
+			}
+			w.Concurrency = int(c)
 		default:
-			d.unknown(k, key, "id, url, format, secret, secrets, topics, retry, timeout")
+			d.unknown(k, key, "id, url, format, secret, secrets, topics, retry, timeout, template, ordered, concurrency")
 		}
 	})
+	if w.Format == "template" && w.Template == "" && n.Kind == yaml.MappingNode {
+		d.p.add(n, "webhook %q: format template needs a template:", w.ID)
+	}
+	if w.Concurrency > 1 && !w.Unordered {
+		d.p.add(d.at(n, "concurrency"), "webhook %q: concurrency above 1 needs ordered: false (ordered deliveries go one at a time)", w.ID)
+	}
 	if w.URL == "" && n.Kind == yaml.MappingNode {
 		d.p.add(n, "webhook %q has no url", w.ID)
 	}

@@ -45,6 +45,8 @@ Commands:
   check    validate a config file and report every problem
   match    try topics on feed files, URLs or stored items, and explain each verdict
   terms    read a report and suggest its key terms and a topic
+  deliveries  list webhook deliveries; 'deliveries retry' replays them
+  webhooks    list webhooks with their health; 'webhooks enable' re-enables one
   demo     offline demo: local sample sources, a local webhook receiver, the real server
   version  print the version
 
@@ -70,6 +72,10 @@ func runCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdMatch(ctx, rest, stdout, stderr)
 	case "terms":
 		err = cmdTerms(ctx, rest, stdout, stderr)
+	case "deliveries":
+		err = cmdDeliveries(ctx, rest, stdout, stderr)
+	case "webhooks":
+		err = cmdWebhooks(ctx, rest, stdout, stderr)
 	case "demo":
 		err = cmdDemo(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
