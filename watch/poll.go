@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -186,6 +187,11 @@ func (p *Poller) poll(ctx context.Context, src news.Source) (Report, error) {
 	rep.New = len(fresh)
 	rep.Baseline = !st.Baselined
 
+	// Alerts go out in the order their items were published (feeds list
+	// newest first), and each delivery's creation time is distinct, so the
+	// outbox's order (by creation time, kept per webhook) is that order.
+	slices.SortStableFunc(fresh, func(a, b news.Item) int { return a.Published.Compare(b.Published) })
+	seq := 0
 	result := news.PollResult{Items: fresh}
 	for _, it := range fresh {
 		for _, m := range p.match.Match(it, now) {
@@ -206,8 +212,9 @@ func (p *Poller) poll(ctx context.Context, src news.Source) (Report, error) {
 					ItemID:      m.ItemID,
 					Status:      news.DeliveryPending,
 					NextAttempt: now,
-					CreatedAt:   now,
+					CreatedAt:   now.Add(time.Duration(seq) * time.Millisecond),
 				})
+				seq++
 			}
 		}
 	}
