@@ -1,6 +1,7 @@
 package match
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -9,105 +10,164 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// token is one searchable unit of a text: a whole word, or a single CJK
-// character (CJK is matched as substrings, so every character is its own
-// token and a multi-character query becomes a phrase of single characters).
-type token struct {
-	// text is the normalised form that queries compare against.
-	text string
-	// start and end delimit the token in the original, un-normalised text,
-	// so hits and snippets can quote the item as it was published.
-	start, end int
-	// pos is the token's ordinal; values of a multi-valued field (authors,
-	// categories) are separated by a gap so a phrase never spans two values.
-	pos int
+// sink receives the tokens of a text, in order, with their byte span in
+// the original text (so hits and snippets quote the item as published).
+type sink interface {
+	// ascii receives a token of ASCII letters and digits as it appears in
+	// the text: its normal form is the text lowercased. packed is that
+	// normal form packed (see pack) when it has at most maxPacked bytes,
+	// else 0.
+	ascii(text string, packed uint64, start, end int)
+	// token receives a token from the Unicode path in normal form. text
+	// lives in the tokenizer's scratch buffer: it is only valid during the
+	// call.
+	token(text []byte, start, end int)
 }
 
-// normalizer turns text into tokens: Unicode NFKC, full case folding,
+// tokenizer turns text into tokens: Unicode NFKC, full case folding,
 // diacritics removed, split on letter/number boundaries. Query terms and item
-// fields go through the same code, which is what makes them comparable.
+// fields go through this same code, which is what makes them comparable.
 //
-// A normalizer holds scratch buffers and a stateful cases.Caser, so it is not
+// Words are maximal runs of letters, numbers and combining marks; everything
+// else (spaces, punctuation, apostrophes, symbols) separates words and is not
+// searchable. CJK characters are one token each, because those scripts do
+// not put spaces between words and are matched as substrings.
+//
+// A tokenizer holds scratch buffers and a stateful cases.Caser, so it is not
 // safe for concurrent use: each Match call or Parse owns its own.
-type normalizer struct {
+type tokenizer struct {
 	fold cases.Caser
-	// scratch buffers reused across segments to keep tokenising allocation-free
-	// apart from the token texts themselves.
+	// scratch buffers reused across segments of the slow path.
 	folded, decomposed, stripped, composed []byte
-	tk                                     tokenizer
+	// buf holds the normalised text of the token being built.
+	buf []byte
+	// slow-path state: whether a token is open (and a CJK character), and
+	// the original span it covers so far.
+	open, openCJK    bool
+	tokStart, tokEnd int
+	out              sink
 }
 
-func newNormalizer() *normalizer {
-	return &normalizer{fold: cases.Fold()}
+func newTokenizer() *tokenizer {
+	return &tokenizer{fold: cases.Fold()}
 }
 
-// tokens tokenises the given values as one field. Offsets refer to the values
-// joined by a single separator byte, which is how fieldText stores them.
-func (n *normalizer) tokens(values ...string) []token {
-	size := 0
-	for _, v := range values {
-		size += len(v)
-	}
-	n.tk.reset(size)
-	base := 0
-	for i, v := range values {
-		if i > 0 {
-			n.tk.gap()
-			base++ // the separator byte between joined values
+// Byte classes of the ASCII fast path: bit 0 marks a word byte, bit 1 an
+// uppercase letter.
+const (
+	clSep   = 0 // ASCII that separates words
+	clLower = 1 // a-z, 0-9: part of a word as it is
+	clUpper = 3 // A-Z: part of a word, lowercased
+	clHigh  = 4 // a byte of a multi-byte rune (or an invalid byte)
+)
+
+// asciiClass classifies bytes for the fast path. It is a read-only table.
+var asciiClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c >= utf8.RuneSelf:
+			t[c] = clHigh
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+			t[c] = clLower
+		case 'A' <= c && c <= 'Z':
+			t[c] = clUpper
 		}
-		n.feed(v, base)
-		base += len(v)
 	}
-	return n.tk.finish()
+	return t
+}()
+
+// isFastSep reports whether r, outside ASCII, always separates words: after
+// NFKC and folding it is punctuation or space whatever surrounds it, so the
+// slow path would do nothing with it but end the current word. These are
+// the non-ASCII characters of ordinary English copy (curly quotes, dashes,
+// ellipses, no-break spaces), which keeps it on the fast path.
+// TestFastSeparators checks every one against the slow path.
+func isFastSep(r rune) bool {
+	switch {
+	case r >= 0x2000 && r <= 0x206F: // General Punctuation
+		return true
+	case r == 0x00A0, r == 0x00AB, r == 0x00BB, r == 0x3000:
+		return true
+	}
+	return false
 }
 
-// termTokens tokenises a query term and returns only the token texts.
-func (n *normalizer) termTokens(s string) []string {
-	toks := n.tokens(s)
-	out := make([]string, len(toks))
-	for i, t := range toks {
-		out[i] = t.text
-	}
-	return out
+// fastSepAt reports whether text[i:] starts with a fast separator.
+func fastSepAt(text string, i int) bool {
+	r, _ := utf8.DecodeRuneInString(text[i:])
+	return isFastSep(r)
 }
 
-// feed normalises text and hands every resulting rune, with the span of
-// original bytes it came from, to the tokenizer.
+// scan tokenises text, handing every token to out. Offsets are text's plus
+// base (multi-valued fields are joined and scanned value by value).
 //
-// ASCII needs no NFKC or diacritic work, only lowercasing, so runs of it
-// take a fast path; that is most of English-language news even when an em
-// dash or a curly quote elsewhere makes the field non-ASCII. An ASCII byte
-// followed by a non-ASCII one goes to the slow path with it, since a
-// combining mark modifies the letter before it.
-func (n *normalizer) feed(text string, base int) {
-	asciiAt := func(i int) bool {
-		return text[i] < utf8.RuneSelf && (i+1 == len(text) || text[i+1] < utf8.RuneSelf)
-	}
-	for i := 0; i < len(text); {
-		if asciiAt(i) {
-			n.tk.add(rune(lowerASCII(text[i])), base+i, base+i+1)
+// ASCII words need no NFKC or diacritic work, only lowercasing, so they take
+// a fast path that neither copies nor converts them: that is most of
+// English-language news. A run of text that contains anything else (up to
+// the next ASCII separator or fast separator) goes through the full Unicode
+// path as a whole, since a combining mark modifies the letter before it and
+// NFKC may join characters.
+func (t *tokenizer) scan(text string, base int, out sink) {
+	t.out = out
+	i := 0
+	for i < len(text) {
+		c := asciiClass[text[i]]
+		if c == clSep {
 			i++
 			continue
 		}
-		j := i + 1
-		for j < len(text) && !asciiAt(j) {
-			j++
+		if c&1 != 0 {
+			// Pack the word's first bytes, lowercased, as the dictionary's
+			// key while finding its end (see pack).
+			var packed uint64
+			j, shift := i, 0
+			for j < len(text) && shift < 8*maxPacked {
+				b := text[j]
+				if asciiClass[b]&1 == 0 {
+					break
+				}
+				packed |= uint64(b|0x20) << shift
+				j, shift = j+1, shift+8
+			}
+			for j < len(text) && asciiClass[text[j]]&1 != 0 {
+				j, packed = j+1, 0 // too long to be packed
+			}
+			if j == len(text) || text[j] < utf8.RuneSelf || fastSepAt(text, j) {
+				out.ascii(text[i:j], packed, base+i, base+j)
+				i = j
+				continue
+			}
+			// A non-ASCII character follows: the whole run takes the slow path.
+		} else if r, w := utf8.DecodeRuneInString(text[i:]); isFastSep(r) {
+			i += w
+			continue
 		}
-		n.feedUnicode(text[i:j], base+i)
+		j := i
+		for j < len(text) {
+			c := text[j]
+			if c < utf8.RuneSelf {
+				if asciiClass[c] == clSep {
+					break
+				}
+				j++
+				continue
+			}
+			r, w := utf8.DecodeRuneInString(text[j:])
+			if isFastSep(r) {
+				break
+			}
+			j += w
+		}
+		t.feedUnicode(text[i:j], base+i)
+		t.close()
 		i = j
 	}
+	t.out = nil
 }
 
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
-// feedUnicode is feed's slow path: NFKC segment by segment (each segment
+// feedUnicode is scan's slow path: NFKC segment by segment (each segment
 // maps to a span of the original), then case folding and diacritic removal.
-func (n *normalizer) feedUnicode(text string, base int) {
+func (t *tokenizer) feedUnicode(text string, base int) {
 	var it norm.Iter
 	it.InitString(norm.NFKC, text)
 	stripBase := false // whether marks after the last base rune are diacritics to drop
@@ -124,21 +184,21 @@ func (n *normalizer) feedUnicode(text string, base int) {
 		}
 		if len(seg) == 1 && seg[0] < utf8.RuneSelf {
 			stripBase = true // ASCII letters are Latin
-			n.tk.add(rune(lowerASCII(seg[0])), base+start, base+end)
+			t.add(rune(lowerASCII(seg[0])), base+start, base+end)
 			continue
 		}
 		if r, _ := utf8.DecodeRune(seg); len(seg) == utf8.RuneLen(r) && isCJK(r) {
 			// Caseless and without diacritics to strip: skip the slow path
 			// for the common case of CJK text.
 			stripBase = false
-			n.tk.add(r, base+start, base+end)
+			t.add(r, base+start, base+end)
 			continue
 		}
-		n.folded = transformAppend(n.fold, n.folded[:0], seg)
-		n.decomposed = norm.NFD.Append(n.decomposed[:0], n.folded...)
-		n.stripped = n.stripped[:0]
-		for i := 0; i < len(n.decomposed); {
-			r, w := utf8.DecodeRune(n.decomposed[i:])
+		t.folded = transformAppend(t.fold, t.folded[:0], seg)
+		t.decomposed = norm.NFD.Append(t.decomposed[:0], t.folded...)
+		t.stripped = t.stripped[:0]
+		for i := 0; i < len(t.decomposed); {
+			r, w := utf8.DecodeRune(t.decomposed[i:])
 			i += w
 			switch {
 			case unicode.Is(unicode.Mn, r):
@@ -150,15 +210,22 @@ func (n *normalizer) feedUnicode(text string, base int) {
 			default:
 				stripBase = stripsDiacritics(r)
 			}
-			n.stripped = utf8.AppendRune(n.stripped, r)
+			t.stripped = utf8.AppendRune(t.stripped, r)
 		}
-		n.composed = norm.NFC.Append(n.composed[:0], n.stripped...)
-		for i := 0; i < len(n.composed); {
-			r, w := utf8.DecodeRune(n.composed[i:])
+		t.composed = norm.NFC.Append(t.composed[:0], t.stripped...)
+		for i := 0; i < len(t.composed); {
+			r, w := utf8.DecodeRune(t.composed[i:])
 			i += w
-			n.tk.add(r, base+start, base+end)
+			t.add(r, base+start, base+end)
 		}
 	}
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // stripsDiacritics reports whether combining marks after r are diacritics to
@@ -210,46 +277,18 @@ func transformAppend(t transform.Transformer, dst, src []byte) []byte {
 	}
 }
 
-// tokenizer groups normalised runes into tokens. Words are maximal runs of
-// letters, numbers and combining marks; everything else (spaces, punctuation,
-// apostrophes, symbols) separates words and is not searchable. CJK characters
-// are one token each.
-type tokenizer struct {
-	buf  []byte
-	toks []token
-	// spans of token texts in buf; converted to strings in finish.
-	bufStart, bufEnd []int
-	open             bool // a token is being built (the last in toks)
-	openCJK          bool // ... and it is a CJK character
-	pos              int
-}
-
-// reset prepares for a text of about size bytes.
-func (t *tokenizer) reset(size int) {
-	t.buf = t.buf[:0]
-	t.toks = make([]token, 0, size/6+1) // English averages about six bytes a word
-	t.bufStart = t.bufStart[:0]
-	t.bufEnd = t.bufEnd[:0]
-	t.open, t.openCJK = false, false
-	t.pos = 0
-}
-
-// gap separates two values of one field so phrases cannot span them.
-func (t *tokenizer) gap() {
-	t.open = false
-	t.pos++
-}
-
+// add feeds one normalised rune, with the original span it came from, to
+// the slow path's word builder.
 func (t *tokenizer) add(r rune, start, end int) {
 	switch {
 	case r < utf8.RuneSelf:
-		if ('a' <= r && r <= 'z') || ('0' <= r && r <= '9') {
+		if asciiClass[r] == clLower { // folding has lowercased A-Z already
 			t.extend(r, start, end, false)
 		} else {
-			t.open = false
+			t.close()
 		}
 	case isCJK(r):
-		t.open = false
+		t.close()
 		t.extend(r, start, end, true)
 	case unicode.IsMark(r):
 		// A mark belongs to the letter before it; one with nothing to
@@ -260,7 +299,7 @@ func (t *tokenizer) add(r rune, start, end int) {
 	case unicode.IsLetter(r) || unicode.IsNumber(r):
 		t.extend(r, start, end, false)
 	default:
-		t.open = false
+		t.close()
 	}
 }
 
@@ -271,31 +310,58 @@ func (t *tokenizer) extend(r rune, start, end int, cjk bool) {
 		t.appendRune(r, end)
 		return
 	}
-	t.toks = append(t.toks, token{start: start, end: end, pos: t.pos})
-	t.bufStart = append(t.bufStart, len(t.buf))
-	t.bufEnd = append(t.bufEnd, len(t.buf))
-	t.pos++
+	t.close()
+	t.buf = t.buf[:0]
 	t.open, t.openCJK = true, cjk
+	t.tokStart, t.tokEnd = start, end
 	t.appendRune(r, end)
 }
 
 func (t *tokenizer) appendRune(r rune, end int) {
-	last := len(t.toks) - 1
 	t.buf = utf8.AppendRune(t.buf, r)
-	t.bufEnd[last] = len(t.buf)
-	if end > t.toks[last].end {
-		t.toks[last].end = end
+	if end > t.tokEnd {
+		t.tokEnd = end
 	}
 }
 
-// finish returns the tokens with their texts set, sharing one string.
-func (t *tokenizer) finish() []token {
-	t.open = false
-	s := string(t.buf)
-	for i := range t.toks {
-		t.toks[i].text = s[t.bufStart[i]:t.bufEnd[i]]
+// close hands the open token, if any, to the sink.
+func (t *tokenizer) close() {
+	if t.open {
+		t.open = false
+		t.out.token(t.buf, t.tokStart, t.tokEnd)
 	}
-	toks := t.toks
-	t.toks = nil
-	return toks
+}
+
+// token is one token of a query term or test text, kept.
+type token struct {
+	text       string
+	start, end int
+}
+
+// collector is a sink that keeps every token.
+type collector struct{ toks []token }
+
+func (c *collector) token(text []byte, start, end int) {
+	c.toks = append(c.toks, token{string(text), start, end})
+}
+
+func (c *collector) ascii(text string, _ uint64, start, end int) {
+	c.toks = append(c.toks, token{strings.ToLower(text), start, end})
+}
+
+// tokens tokenises s and returns its tokens.
+func (t *tokenizer) tokens(s string) []token {
+	var c collector
+	t.scan(s, 0, &c)
+	return c.toks
+}
+
+// termTokens tokenises a query term and returns only the token texts.
+func (t *tokenizer) termTokens(s string) []string {
+	toks := t.tokens(s)
+	out := make([]string, len(toks))
+	for i, tk := range toks {
+		out[i] = tk.text
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package match
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -13,6 +14,10 @@ const (
 	maxQueryBytes = 4096
 	maxDepth      = 100
 	minPrefix     = 2 // letters before a trailing *
+	// defaultNear and maxNear bound NEAR/n: a window wider than a paragraph
+	// is no longer "near", and a bound keeps position checks cheap.
+	defaultNear = 10
+	maxNear     = 100
 )
 
 // SyntaxError is a query error with its position, so config validation can
@@ -109,14 +114,16 @@ const (
 	opAnd
 	opOr
 	opNot
+	// opNear has two kids, each a term or an OR of terms, and a distance.
+	opNear
 )
 
-// node is one AST node. AND and OR are n-ary and flattened, so a later
-// multi-pattern index can treat a node's children as one set.
+// node is one AST node. AND and OR are n-ary and flattened.
 type node struct {
 	op   op
 	kids []*node
 	term *term // opTerm only
+	dist int   // opNear only: the largest word distance allowed
 }
 
 // term is a leaf: a word, a prefix or a phrase, restricted to a field.
@@ -134,8 +141,21 @@ type term struct {
 	// raw is the value compared for source: terms, which match the source
 	// id itself rather than tokens (without the trailing *).
 	raw string
-	// id indexes Index.matchers; set by Compile.
-	id int
+
+	// Set by Compile.
+
+	// alts are the patterns that satisfy the term: itself, plus the
+	// variants of its synonym group when it names one.
+	alts []alt
+	// weight scales the term's contribution to the score.
+	weight float64
+}
+
+// alt is one pattern a term is satisfied by.
+type alt struct {
+	m int32 // index into Index.matchers
+	// variant is the synonym variant as written, or "" for the term itself.
+	variant string
 }
 
 // Query is a parsed topic query.
@@ -154,32 +174,22 @@ type Query struct {
 //	field:x      x restricted to a field: title summary content author
 //	             category link source (x may be a word, phrase or (group))
 //	( ... )      grouping
+//	a NEAR/n b   a and b at most n words apart, in either order (NEAR = NEAR/10)
 //	NOT x        x must be absent
 //	a AND b      both; adjacent terms are implicitly ANDed: `a b` = `a AND b`
 //	a OR b       either
 //
-// Only uppercase AND, OR and NOT are operators; lowercase ones are words.
-// See the package documentation for the details of text normalisation.
+// Only uppercase AND, OR, NOT and NEAR are operators; lowercase ones are
+// words. See the package documentation for the details.
 func Parse(query string) (*Query, error) {
-	if len(query) > maxQueryBytes {
-		return nil, syntaxErr(query, maxQueryBytes, "query is longer than %d bytes", maxQueryBytes)
-	}
-	if !utf8.ValidString(query) {
-		off := 0
-		for off < len(query) {
-			r, w := utf8.DecodeRuneInString(query[off:])
-			if r == utf8.RuneError && w == 1 {
-				break
-			}
-			off += w
-		}
-		return nil, syntaxErr(query, off, "invalid UTF-8")
+	if err := checkInput(query); err != nil {
+		return nil, err
 	}
 	toks, err := lex(query)
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{src: query, toks: toks, field: fieldAny, norm: newNormalizer()}
+	p := newParser(query, toks)
 	if p.peek().kind == tkEOF {
 		return nil, syntaxErr(query, 0, "empty query")
 	}
@@ -198,8 +208,32 @@ func Parse(query string) (*Query, error) {
 	return &Query{src: query, root: root}, nil
 }
 
+// checkInput bounds the size of a query (or list entry) and rejects invalid
+// UTF-8, at the first bad byte.
+func checkInput(s string) error {
+	if len(s) > maxQueryBytes {
+		return syntaxErr(s, maxQueryBytes, "query is longer than %d bytes", maxQueryBytes)
+	}
+	if !utf8.ValidString(s) {
+		off := 0
+		for off < len(s) {
+			r, w := utf8.DecodeRuneInString(s[off:])
+			if r == utf8.RuneError && w == 1 {
+				break
+			}
+			off += w
+		}
+		return syntaxErr(s, off, "invalid UTF-8")
+	}
+	return nil
+}
+
 // evalEmpty evaluates n with every term absent. A query that is true then
 // would match nearly every item (`NOT x`, `a OR NOT b`) and flood the desk.
+//
+// It is also what makes the matcher's candidate selection sound: a query
+// that is false with every term absent can only become true when a term
+// occurring un-negated somewhere in it is present.
 func evalEmpty(n *node) bool {
 	switch n.op {
 	case opAnd:
@@ -219,15 +253,20 @@ func evalEmpty(n *node) bool {
 	case opNot:
 		return !evalEmpty(n.kids[0])
 	}
-	return false
+	return false // a term, or NEAR of terms
 }
 
 // String returns the query in canonical form: explicit AND, fields applied
-// to each term, parentheses only where needed (plus around AND inside OR,
-// for the reader). Parsing it again yields the same query.
+// to each term, NEAR with its distance, parentheses only where needed (plus
+// around AND inside OR, for the reader). Parsing it again yields the same
+// query.
 func (q *Query) String() string {
+	return nodeString(q.root)
+}
+
+func nodeString(n *node) string {
 	var b strings.Builder
-	writeNode(&b, q.root)
+	writeNode(&b, n)
 	return b.String()
 }
 
@@ -238,6 +277,10 @@ func writeNode(b *strings.Builder, n *node) {
 	case opNot:
 		b.WriteString("NOT ")
 		writeChild(b, n.kids[0], n.kids[0].op == opAnd || n.kids[0].op == opOr)
+	case opNear:
+		writeChild(b, n.kids[0], n.kids[0].op != opTerm)
+		fmt.Fprintf(b, " NEAR/%d ", n.dist)
+		writeChild(b, n.kids[1], n.kids[1].op != opTerm)
 	case opAnd, opOr:
 		sep := " AND "
 		if n.op == opOr {
@@ -280,39 +323,28 @@ func (t *term) String() string {
 func (q *Query) Terms() []string {
 	var out []string
 	seen := map[string]bool{}
-	var walk func(n *node, positive bool)
-	walk = func(n *node, positive bool) {
-		switch n.op {
-		case opTerm:
-			if positive && !seen[n.term.text] {
-				seen[n.term.text] = true
-				out = append(out, n.term.text)
-			}
-		case opNot:
-			walk(n.kids[0], !positive)
-		default:
-			for _, k := range n.kids {
-				walk(k, positive)
-			}
+	walkPolarity(q.root, true, func(t *term, positive bool) {
+		if positive && !seen[t.text] {
+			seen[t.text] = true
+			out = append(out, t.text)
 		}
-	}
-	walk(q.root, true)
+	})
 	return out
 }
 
-// walkTerms calls fn for every term of the query, in query order.
-func (q *Query) walkTerms(fn func(*term)) {
-	var walk func(n *node)
-	walk = func(n *node) {
-		if n.op == opTerm {
-			fn(n.term)
-			return
-		}
+// walkPolarity calls fn for every term under n, in query order, with
+// whether it occurs un-negated (an even number of NOTs above it).
+func walkPolarity(n *node, positive bool, fn func(t *term, positive bool)) {
+	switch n.op {
+	case opTerm:
+		fn(n.term, positive)
+	case opNot:
+		walkPolarity(n.kids[0], !positive, fn)
+	default:
 		for _, k := range n.kids {
-			walk(k)
+			walkPolarity(k, positive, fn)
 		}
 	}
-	walk(q.root)
 }
 
 // Lexer.
@@ -329,6 +361,7 @@ const (
 	tkAnd
 	tkOr
 	tkNot
+	tkNear
 )
 
 // qtok is a query token. off is the byte offset of its first byte; for a
@@ -339,6 +372,7 @@ type qtok struct {
 	off     int
 	textOff int
 	field   field
+	dist    int // tkNear
 }
 
 func (k tokKind) String() string {
@@ -349,6 +383,8 @@ func (k tokKind) String() string {
 		return "OR"
 	case tkNot:
 		return "NOT"
+	case tkNear:
+		return "NEAR"
 	case tkLParen:
 		return "("
 	case tkRParen:
@@ -366,6 +402,23 @@ func isQuote(r rune) bool { return r == '"' || r == '“' || r == '”' || r == 
 
 // endsWord reports whether r ends a bare word.
 func endsWord(r rune) bool { return r == '(' || r == ')' || isQuote(r) || isQuerySpace(r) }
+
+// nearDistance parses the NEAR operator: NEAR or NEAR/n. ok is false for
+// words that are not NEAR at all; err is set for a malformed distance.
+func nearDistance(word string) (dist int, ok bool, err error) {
+	if word == "NEAR" {
+		return defaultNear, true, nil
+	}
+	rest, found := strings.CutPrefix(word, "NEAR/")
+	if !found {
+		return 0, false, nil
+	}
+	n, convErr := strconv.Atoi(rest)
+	if convErr != nil || n < 1 || n > maxNear || rest[0] == '+' {
+		return 0, true, fmt.Errorf("NEAR/%s: the distance must be a whole number of words from 1 to %d", rest, maxNear)
+	}
+	return n, true, nil
+}
 
 func lex(q string) ([]qtok, error) {
 	var toks []qtok
@@ -463,7 +516,14 @@ func lex(q string) ([]qtok, error) {
 		case "NOT":
 			kind = tkNot
 		}
-		toks = append(toks, qtok{kind: kind, text: word, off: start, textOff: start})
+		tok := qtok{kind: kind, text: word, off: start, textOff: start}
+		if dist, ok, err := nearDistance(word); ok {
+			if err != nil {
+				return nil, syntaxErr(q, start, "%v", err)
+			}
+			tok.kind, tok.dist = tkNear, dist
+		}
+		toks = append(toks, tok)
 	}
 	return append(toks, qtok{kind: tkEOF, off: len(q)}), nil
 }
@@ -476,7 +536,11 @@ type parser struct {
 	i     int
 	depth int
 	field field // the enclosing field: restriction, or fieldAny
-	norm  *normalizer
+	tk    *tokenizer
+}
+
+func newParser(src string, toks []qtok) *parser {
+	return &parser{src: src, toks: toks, field: fieldAny, tk: newTokenizer()}
 }
 
 func (p *parser) peek() qtok { return p.toks[p.i] }
@@ -547,7 +611,7 @@ func (p *parser) parseAnd() (*node, error) {
 func (p *parser) parseUnary() (*node, error) {
 	t := p.peek()
 	if t.kind != tkNot {
-		return p.parsePrimary()
+		return p.parseNear()
 	}
 	p.next()
 	if !startsOperand(p.peek()) {
@@ -562,6 +626,72 @@ func (p *parser) parseUnary() (*node, error) {
 		return nil, err
 	}
 	return &node{op: opNot, kids: []*node{k}}, nil
+}
+
+// parseNear parses `a NEAR/n b`, or just a primary when no NEAR follows.
+// NEAR binds tighter than AND and joins exactly two operands, each a term
+// or a parenthesised OR of terms, all searching the same field.
+func (p *parser) parseNear() (*node, error) {
+	leftTok := p.peek()
+	left, err := p.parsePrimary()
+	if err != nil || p.peek().kind != tkNear {
+		return left, err
+	}
+	nearTok := p.next()
+	rightTok := p.peek()
+	switch {
+	case rightTok.kind == tkNot:
+		return nil, syntaxErr(p.src, rightTok.off, "NOT inside NEAR is not supported: write `(a NEAR b) AND NOT c`")
+	case rightTok.kind == tkWord && strings.HasPrefix(rightTok.text, "/"):
+		return nil, syntaxErr(p.src, rightTok.off, "write NEAR%s without a space", rightTok.text)
+	case !startsOperand(rightTok):
+		return nil, p.missingAfter(nearTok)
+	}
+	right, err := p.parsePrimary()
+	if err != nil {
+		return nil, err
+	}
+	if t := p.peek(); t.kind == tkNear {
+		return nil, syntaxErr(p.src, t.off, "NEAR joins two operands; write `a NEAR b AND b NEAR c` for three")
+	}
+	if err := p.nearOperand(left, leftTok); err != nil {
+		return nil, err
+	}
+	if err := p.nearOperand(right, rightTok); err != nil {
+		return nil, err
+	}
+	f := nearField(left)
+	if nearField(right) != f {
+		return nil, syntaxErr(p.src, nearTok.off,
+			"NEAR operands must search the same field: put the field around both, e.g. title:(a NEAR/3 b)")
+	}
+	if f == fieldSource {
+		return nil, syntaxErr(p.src, nearTok.off, "source: ids have no words to be near")
+	}
+	return &node{op: opNear, kids: []*node{left, right}, dist: nearTok.dist}, nil
+}
+
+// nearOperand checks that n is a term or an OR of terms in one field.
+func (p *parser) nearOperand(n *node, at qtok) error {
+	ok := n.op == opTerm
+	if n.op == opOr {
+		ok = true
+		for _, k := range n.kids {
+			ok = ok && k.op == opTerm && k.term.field == n.kids[0].term.field
+		}
+	}
+	if !ok {
+		return syntaxErr(p.src, at.off, "NEAR joins terms, phrases, prefixes or (a OR b) groups of them, in one field")
+	}
+	return nil
+}
+
+// nearField is the field of a NEAR operand's terms.
+func nearField(n *node) field {
+	if n.op == opTerm {
+		return n.term.field
+	}
+	return n.kids[0].term.field
 }
 
 func (p *parser) parsePrimary() (*node, error) {
@@ -671,7 +801,7 @@ func (p *parser) termNode(t qtok, phrase bool) (*node, error) {
 		}
 		return &node{op: opTerm, term: tm}, nil
 	}
-	tm.toks = p.norm.termTokens(text)
+	tm.toks = p.tk.termTokens(text)
 	if len(tm.toks) == 0 {
 		what := "term"
 		if phrase {
@@ -680,13 +810,97 @@ func (p *parser) termNode(t qtok, phrase bool) (*node, error) {
 		return nil, syntaxErr(p.src, t.off, "%s %q has no letters or digits", what, tm.text)
 	}
 	if tm.prefix {
-		n := 0
-		for _, s := range tm.toks {
-			n += utf8.RuneCountInString(s)
-		}
-		if n < minPrefix {
+		last := tm.toks[len(tm.toks)-1]
+		r, w := utf8.DecodeRuneInString(last)
+		switch {
+		case w == len(last) && isCJK(r):
+			// CJK characters are tokens of their own: 维吾* is the
+			// substring 维吾 already, and the * adds nothing.
+			tm.prefix = false
+		case utf8.RuneCountInString(last) < minPrefix:
+			// Every word starting with one letter is no topic, and one-letter
+			// prefixes would make the index record nearly every word.
 			return nil, syntaxErr(p.src, t.textOff, "prefix %q is too short: write at least %d letters before *", tm.text, minPrefix)
 		}
 	}
 	return &node{op: opTerm, term: tm}, nil
+}
+
+// parseEntry parses one list entry of a topic that stands for a single
+// term: an exclude entry, a synonym variant or a synonym group name. The
+// entry is a word, a prefix (word*), or a phrase, with or without quotes:
+// `forced labour` is the phrase "forced labour", because in a list there is
+// nothing for two words to mean but a phrase. With allowField the entry may
+// start with field: (title:cotton). Operators and parentheses are errors:
+// each alternative is its own entry.
+func parseEntry(s string, allowField bool) (*term, error) {
+	if err := checkInput(s); err != nil {
+		return nil, err
+	}
+	lead := len(s) - len(strings.TrimLeftFunc(s, unicode.IsSpace))
+	rest := strings.TrimRightFunc(s[lead:], unicode.IsSpace)
+	if rest == "" {
+		return nil, syntaxErr(s, 0, "empty entry")
+	}
+	for off := lead; off < lead+len(rest); {
+		wEnd := off + strings.IndexFunc(s[off:]+" ", unicode.IsSpace)
+		word := s[off:wEnd]
+		_, isNear, _ := nearDistance(word)
+		if word == "AND" || word == "OR" || word == "NOT" || isNear {
+			return nil, syntaxErr(s, off, "%s: an entry is one term or phrase, not an expression; list alternatives as separate entries", word)
+		}
+		if i := strings.IndexAny(word, "()"); i >= 0 {
+			return nil, syntaxErr(s, off+i, "parentheses: an entry is one term or phrase, not an expression")
+		}
+		off = wEnd
+		for off < len(s) {
+			r, w := utf8.DecodeRuneInString(s[off:])
+			if !unicode.IsSpace(r) {
+				break
+			}
+			off += w
+		}
+	}
+	p := newParser(s, nil)
+	off := lead
+	if i := strings.IndexByte(rest, ':'); i > 0 {
+		if f, ok := parseField(rest[:i]); ok {
+			if !allowField {
+				return nil, syntaxErr(s, off, "%s: is not allowed here: a variant searches the fields of the term it stands for", f)
+			}
+			p.field = f
+			off += i + 1
+			rest = rest[i+1:]
+			if strings.TrimSpace(rest) == "" {
+				return nil, syntaxErr(s, off, "missing term after %s:", f)
+			}
+		}
+	}
+	first, fw := utf8.DecodeRuneInString(rest)
+	quotes := strings.IndexFunc(rest, isQuote) >= 0
+	switch {
+	case isQuote(first):
+		last, lw := utf8.DecodeLastRuneInString(rest)
+		if len(rest) < fw+lw || !isQuote(last) || strings.IndexFunc(rest[fw:len(rest)-lw], isQuote) >= 0 {
+			return nil, syntaxErr(s, off, `unbalanced quotes: quote the whole phrase, or nothing`)
+		}
+		inner := rest[fw : len(rest)-lw]
+		n, err := p.termNode(qtok{kind: tkPhrase, text: inner, off: off, textOff: off + fw}, true)
+		if err != nil {
+			return nil, err
+		}
+		return n.term, nil
+	case quotes:
+		return nil, syntaxErr(s, off+strings.IndexFunc(rest, isQuote), `unbalanced quotes: quote the whole phrase, or nothing`)
+	}
+	phrase := strings.IndexFunc(rest, unicode.IsSpace) >= 0
+	kind := tkWord
+	if phrase {
+		kind = tkPhrase
+	}
+	n, err := p.termNode(qtok{kind: kind, text: rest, off: off, textOff: off}, phrase)
+	if err != nil {
+		return nil, err
+	}
+	return n.term, nil
 }

@@ -1,0 +1,784 @@
+package match
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"wirewatch/news"
+)
+
+// Scoring: every distinct term that is a reason for the match (see
+// contributing) adds its weight (1 unless the topic's weights say
+// otherwise), doubled when the term was found in the title. A title mention
+// is the strongest signal that an item is about the topic; repeating a term
+// in the body (summary and content often duplicate each other) adds
+// nothing.
+const titleFactor = 2.0
+
+// snippetRunes caps a snippet's length in characters, ellipses included.
+const snippetRunes = 240
+
+// Verdict is a topic's full outcome on one item: whether it matched, and
+// why or why not, in a form a CLI can print as one JSON line.
+type Verdict struct {
+	Matched bool
+	// Score is the item's score when the topic's boolean condition holds
+	// (0 otherwise); MinScore is the topic's threshold.
+	Score, MinScore float64
+	// Terms and Hits are the terms that are reasons for the condition to
+	// hold (empty when it does not), as in news.Match.
+	Terms []string
+	Hits  []news.Hit
+	// Missing lists the required parts that were not found, when the
+	// condition does not hold: query parts, or `must[1]: …` for groups.
+	Missing []string
+	// Excluded lists the exclude terms present in the item.
+	Excluded []string
+	// Reason says in one line why the item matched or did not:
+	// `score 1 below min_score 2`, `NOT term "cotton" present`, …
+	Reason string
+	// Snippet and Marks are as in news.Match, whenever there are Hits.
+	Snippet string
+	Marks   []news.Span
+}
+
+// Match returns one news.Match per topic the item satisfies, in topic order,
+// skipping topics that do not watch the item's source. The item is scanned
+// once, however many topics there are, and only topics some un-negated term
+// of which occurs are evaluated.
+//
+// A topic matches when its query (or its must/should/not groups) holds, no
+// exclude term is present, and the score reaches its min_score. Terms and
+// Hits list only terms whose presence made the condition true (a term of a
+// failed OR branch, or one under NOT, is not reported). Score is the sum,
+// over those distinct terms, of weight × 2 when found in the title, else
+// weight × 1. The Snippet is plain text of at most 240 characters centred
+// on the strongest hit (the highest-weighted term found in the summary or
+// content; the title when no term was found there), and Marks are the
+// matched term occurrences inside it.
+func (ix *Index) Match(item news.Item, now time.Time) []news.Match {
+	if len(ix.topics) == 0 {
+		return nil
+	}
+	d := ix.scan(&item)
+	defer ix.release(d)
+	var out []news.Match
+	for _, ti := range d.cands {
+		ct := ix.topics[ti]
+		if !ct.topic.AppliesTo(item.SourceID) || !d.holds(ct) || len(d.excluded(ct)) > 0 {
+			continue
+		}
+		r := d.report(ct)
+		if r.score < ct.minScore {
+			continue
+		}
+		snippet, marks := d.snippet(r.contribs)
+		out = append(out, news.Match{
+			TopicID:   ct.topic.ID,
+			ItemID:    item.ID,
+			Terms:     r.terms,
+			Hits:      r.hits,
+			Score:     r.score,
+			Snippet:   snippet,
+			Marks:     marks,
+			MatchedAt: now,
+		})
+	}
+	return out
+}
+
+// Evaluate evaluates one topic on one item, whatever the outcome, with the
+// reasons. Matched, Terms, Hits, Score, Snippet and Marks agree with what
+// Match reports for the topic.
+func (ix *Index) Evaluate(topicID string, item news.Item) (Verdict, error) {
+	i, ok := ix.byID[topicID]
+	if !ok {
+		return Verdict{}, fmt.Errorf("match: evaluate topic %q: %w", topicID, news.ErrNotFound)
+	}
+	d := ix.scan(&item)
+	defer ix.release(d)
+	v, _ := d.verdict(ix.topics[i])
+	return v, nil
+}
+
+// verdict evaluates ct on the doc; it also returns the report (nil when
+// the condition does not hold) for Explain.
+func (d *doc) verdict(ct *ctopic) (Verdict, *report) {
+	v := Verdict{MinScore: ct.minScore}
+	for _, t := range d.excluded(ct) {
+		v.Excluded = append(v.Excluded, t.String())
+	}
+	applies := ct.topic.AppliesTo(d.item.SourceID)
+	var r *report
+	if d.holds(ct) {
+		rep := d.report(ct)
+		r = &rep
+		v.Score, v.Terms, v.Hits = r.score, r.terms, r.hits
+		v.Snippet, v.Marks = d.snippet(r.contribs)
+	} else {
+		var notPresent []string
+		v.Missing, notPresent = d.failures(ct)
+		var why []string
+		if len(v.Missing) > 0 {
+			why = append(why, "missing "+strings.Join(v.Missing, "; "))
+		}
+		why = append(why, notPresent...)
+		v.Reason = strings.Join(why, "; ")
+	}
+	switch {
+	case !applies:
+		v.Reason = fmt.Sprintf("the topic does not watch source %q", d.item.SourceID)
+	case r == nil:
+	case len(v.Excluded) > 0:
+		v.Reason = fmt.Sprintf("excluded term %s present", strings.Join(v.Excluded, ", "))
+	case v.Score < ct.minScore:
+		v.Reason = fmt.Sprintf("score %s below min_score %s", num(v.Score), num(ct.minScore))
+	default:
+		v.Matched = true
+		v.Reason = fmt.Sprintf("matched %s, score %s", strings.Join(v.Terms, ", "), num(v.Score))
+		if ct.minScore > 0 {
+			v.Reason += fmt.Sprintf(" (min_score %s)", num(ct.minScore))
+		}
+	}
+	return v, r
+}
+
+func num(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// failures lists, for a topic whose condition does not hold, the required
+// parts that are missing and the negated parts that are present.
+func (d *doc) failures(ct *ctopic) (missing, notPresent []string) {
+	negated := func(prefix string, n *node) string {
+		if n.op == opTerm {
+			return fmt.Sprintf("%s term %q present", prefix, n.term.text)
+		}
+		return fmt.Sprintf("%s %s present", prefix, nodeString(n))
+	}
+	if ct.query != nil {
+		parts := []*node{ct.query}
+		if ct.query.op == opAnd {
+			parts = ct.query.kids
+		}
+		for _, k := range parts {
+			switch {
+			case d.eval(k):
+			case k.op == opNot:
+				notPresent = append(notPresent, negated("NOT", k.kids[0]))
+			default:
+				missing = append(missing, nodeString(k))
+			}
+		}
+		return missing, notPresent
+	}
+	for i, n := range ct.must {
+		if !d.eval(n) {
+			missing = append(missing, fmt.Sprintf("must[%d]: %s", i, nodeString(n)))
+		}
+	}
+	if len(ct.should) > 0 && !d.anyShould(ct) {
+		var alts []string
+		for _, n := range ct.should {
+			alts = append(alts, nodeString(n))
+		}
+		missing = append(missing, "should: any of "+strings.Join(alts, " | "))
+	}
+	for i, n := range ct.not {
+		if d.eval(n) {
+			notPresent = append(notPresent, negated(fmt.Sprintf("not[%d]", i), n))
+		}
+	}
+	return missing, notPresent
+}
+
+func (d *doc) anyShould(ct *ctopic) bool {
+	for _, n := range ct.should {
+		if d.eval(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// report is why a topic's condition holds: its reasons, score and snippet.
+type report struct {
+	terms []string
+	hits  []news.Hit
+	score float64
+	parts []scorePart // per term, in order, for Explain
+	// contribs are the reasons, for the snippet (see doc.snippet).
+	contribs []contribution
+}
+
+type scorePart struct {
+	term   string
+	weight float64
+	title  bool
+}
+
+type contribution struct {
+	t      *term
+	fields fieldMask
+}
+
+// report works out why topic ct holds. Its contribs and parts live in the
+// doc's scratch space, valid until the next call.
+func (d *doc) report(ct *ctopic) report {
+	d.contribBuf = d.contributing(ct.prog, true, d.contribBuf[:0])
+	r := report{contribs: d.contribBuf, parts: d.partBuf[:0]}
+	r.terms = make([]string, 0, len(r.contribs))
+	r.hits = make([]news.Hit, 0, len(r.contribs)+2)
+	for _, c := range r.contribs {
+		t := c.t
+		i := slices.Index(r.terms, t.text)
+		if i < 0 {
+			i = len(r.parts)
+			r.terms = append(r.terms, t.text)
+			r.parts = append(r.parts, scorePart{term: t.text, weight: t.weight})
+		}
+		r.parts[i].weight = max(r.parts[i].weight, t.weight)
+		r.parts[i].title = r.parts[i].title || c.fields&(1<<fieldTitle) != 0
+		for f := fieldTitle; f < numFields; f++ {
+			if c.fields&(1<<f) == 0 {
+				continue
+			}
+			name := f.String()
+			if slices.ContainsFunc(r.hits, func(h news.Hit) bool { return h.Term == t.text && h.Field == name }) {
+				continue
+			}
+			s, _ := d.firstHit(t, f)
+			r.hits = append(r.hits, news.Hit{Term: t.text, Field: name, Text: d.texts[f][s.start:s.end]})
+		}
+	}
+	for _, p := range r.parts {
+		if p.title {
+			r.score += p.weight * titleFactor
+		} else {
+			r.score += p.weight
+		}
+	}
+	d.partBuf = r.parts // keep the grown scratch
+	return r
+}
+
+// firstHit returns the earliest occurrence of t in field f over its
+// patterns, and the synonym variant that matched there ("" for the term
+// itself).
+func (d *doc) firstHit(t *term, f field) (ospan, string) {
+	var best ospan
+	variant, found := "", false
+	for _, a := range t.alts {
+		if s, ok := d.firstSpan(a.m, f); ok && (!found || s.start < best.start) {
+			best, variant, found = s, a.variant, true
+		}
+	}
+	return best, variant
+}
+
+// firstSpan returns the first occurrence of matcher m in field f.
+func (d *doc) firstSpan(m int32, f field) (ospan, bool) {
+	if d.found[m]&(1<<f) == 0 {
+		return ospan{}, false
+	}
+	if s, ok := d.spans[spanKey{m, f}]; ok && len(s) > 0 {
+		return s[0], true
+	}
+	if d.ix.matchers[m].source {
+		return ospan{start: 0, end: int32(len(d.item.SourceID))}, true
+	}
+	var buf [1]ospan
+	s := d.find(m, f, true, buf[:0])
+	if len(s) == 0 {
+		return ospan{}, false
+	}
+	return s[0], true
+}
+
+// snippet picks the strongest hit among the contributions (highest weight,
+// in the summary before the content, earliest first; the title only when
+// neither has one) and returns the text around it with the marks of every
+// contributing occurrence inside.
+func (d *doc) snippet(contribs []contribution) (string, []news.Span) {
+	var best ospan
+	bestField, bestWeight := field(0), -1.0
+	for _, c := range contribs {
+		for _, f := range []field{fieldSummary, fieldContent} {
+			if c.fields&(1<<f) == 0 {
+				continue
+			}
+			s, _ := d.firstHit(c.t, f)
+			better := c.t.weight > bestWeight ||
+				c.t.weight == bestWeight && (f < bestField || f == bestField && s.start < best.start)
+			if better {
+				best, bestField, bestWeight = s, f, c.t.weight
+			}
+		}
+	}
+	if bestWeight < 0 {
+		for _, c := range contribs {
+			if c.fields&(1<<fieldTitle) == 0 {
+				continue
+			}
+			s, _ := d.firstHit(c.t, fieldTitle)
+			if bestWeight < 0 || s.start < best.start {
+				best, bestField, bestWeight = s, fieldTitle, 0
+			}
+		}
+	}
+	if bestWeight < 0 {
+		// Only author, category, link or source hits: the start of the
+		// first non-empty text field.
+		best, bestField = ospan{}, fieldTitle
+		if strings.TrimSpace(d.texts[fieldTitle]) == "" {
+			bestField = fieldSummary
+			if strings.TrimSpace(d.texts[fieldSummary]) == "" {
+				bestField = fieldContent
+			}
+		}
+	}
+	f := bestField
+	rd := d.render(f, int(best.start), int(best.end))
+	occs := d.scratch[:0]
+	for _, c := range contribs {
+		if c.fields&(1<<f) == 0 {
+			continue
+		}
+		for _, a := range c.t.alts {
+			occs = d.spansIn(a.m, f, rd.lo, rd.hi, occs)
+		}
+	}
+	d.scratch = occs
+	return rd.text, rd.marks(occs)
+}
+
+// spansIn appends the occurrences of matcher m in field f that lie within
+// bytes [lo, hi) of its text. For a word or prefix it walks the entry's
+// occurrences, which are in text order, only as far as the window.
+func (d *doc) spansIn(m int32, f field, lo, hi int, out []ospan) []ospan {
+	if d.found[m]&(1<<f) == 0 || d.ix.matchers[m].source {
+		return out
+	}
+	pat := d.ix.pat(m)
+	if len(pat) > 1 {
+		for _, s := range d.spansOf(m, f) {
+			if int(s.start) >= lo && int(s.end) <= hi {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	for i := d.head[pat[0]]; i != 0; i = d.occs[i-1].next {
+		o := &d.occs[i-1]
+		switch {
+		case o.field != f || int(o.start) < lo:
+		case int(o.start) >= hi:
+			return out
+		case int(o.end) <= hi:
+			out = append(out, ospan{o.pos, o.pos, o.start, o.end})
+		}
+	}
+	return out
+}
+
+// render returns the snippet of field f around the hit [hs, he), computed
+// once per item: topics on the same story tend to share their best hit.
+func (d *doc) render(f field, hs, he int) *rendered {
+	k := snippetKey{f, hs, he}
+	if r, ok := d.rendered[k]; ok {
+		return r
+	}
+	text := d.texts[f]
+	lo, hi := snippetWindow(text, hs, he)
+	n := len(d.offArena)
+	d.offArena = slices.Grow(d.offArena, 2*(hi-lo+1))[:n+2*(hi-lo+1)]
+	r := renderWindow(text, lo, hi, d.offArena[n:n+hi-lo+1], d.offArena[n+hi-lo+1:])
+	if d.rendered == nil {
+		d.rendered = map[snippetKey]*rendered{}
+	}
+
+	d.rendered[k] = r
+	return r
+}
+
+type snippetKey struct {
+	f          field
+	start, end int
+}
+
+// snippetWindow chooses the part of text to show around the hit [hs, he):
+// at most snippetRunes-2 characters (room for two ellipses), the hit
+// centred, cut at word boundaries where the text has them (CJK does not).
+func snippetWindow(text string, hs, he int) (lo, hi int) {
+	budget := snippetRunes - 2
+	if len(text) <= budget*utf8.UTFMax && fwdRunes(text, 0, budget) == len(text) {
+		return 0, len(text) // short enough to show whole
+	}
+	hitRunes := utf8.RuneCountInString(text[hs:he])
+	lo = backRunes(text, hs, max(0, (budget-hitRunes)/2))
+	hi = fwdRunes(text, lo, budget)
+	if hi == len(text) {
+		lo = backRunes(text, len(text), budget)
+	}
+	if lo > 0 {
+		// Begin at the start of a word: skip the partial word we landed in.
+		if r, _ := utf8.DecodeLastRuneInString(text[:lo]); !unicode.IsSpace(r) && lo < hs {
+			if i := strings.IndexFunc(text[lo:hs], unicode.IsSpace); i >= 0 {
+				lo += i
+			}
+		}
+	}
+	if hi < len(text) {
+		// End after a whole word, but never before the hit's end.
+		if r, _ := utf8.DecodeRuneInString(text[hi:]); !unicode.IsSpace(r) {
+			from := max(he, lo)
+			if from < hi {
+				if i := strings.LastIndexFunc(text[from:hi], unicode.IsSpace); i >= 0 {
+					hi = from + i
+				}
+			}
+		}
+	}
+	return lo, hi
+}
+
+// rendered is a snippet: text[lo:hi] with whitespace runs collapsed to one
+// space, trimmed, with "…" where the text was cut, and the mapping from
+// offsets in the field's text to offsets in the snippet.
+type rendered struct {
+	text   string
+	lo, hi int
+	// startAt[i-lo] is where the character at i is written (-1 if i does
+	// not start one); endAt[i-lo] is the snippet's length before the
+	// character at i, for i in [lo, hi].
+	startAt, endAt []int32
+}
+
+// renderWindow renders text[lo:hi], using startAt and endAt (hi-lo+1
+// long each) for the offset maps.
+func renderWindow(text string, lo, hi int, startAt, endAt []int32) *rendered {
+	r := &rendered{lo: lo, hi: hi, startAt: startAt, endAt: endAt}
+	var b strings.Builder
+	b.Grow(hi - lo + 8)
+	if lo > 0 {
+		b.WriteString("…")
+	}
+	base := b.Len()
+	space := false
+	for i := lo; i < hi; {
+		endAt[i-lo] = int32(b.Len())
+		c := text[i]
+		if c < utf8.RuneSelf {
+			switch c {
+			case ' ', '\t', '\n', '\v', '\f', '\r':
+				space = b.Len() > base
+				startAt[i-lo] = -1
+			default:
+				if space {
+					b.WriteByte(' ')
+					space = false
+				}
+				startAt[i-lo] = int32(b.Len())
+				b.WriteByte(c)
+			}
+			i++
+			continue
+		}
+		r, w := utf8.DecodeRuneInString(text[i:hi])
+		if unicode.IsSpace(r) {
+			space = b.Len() > base
+			startAt[i-lo] = -1
+		} else {
+			if space {
+				b.WriteByte(' ')
+				space = false
+			}
+			startAt[i-lo] = int32(b.Len())
+			// An invalid byte decodes to, and is written as, U+FFFD: a
+			// snippet ends up in JSON payloads and feeds.
+			b.WriteRune(r)
+		}
+		for k := i + 1; k < i+w; k++ {
+			startAt[k-lo] = -1 // inside a character: never a token edge
+			endAt[k-lo] = int32(b.Len())
+		}
+		i += w
+	}
+	endAt[hi-lo] = int32(b.Len())
+	if hi < len(text) {
+		b.WriteString("…")
+	}
+	r.text = b.String()
+	return r
+}
+
+// marks maps occurrences (inside the window) to snippet spans: sorted, not
+// overlapping. Where occurrences overlap ("human rights" and "rights"), the
+// one starting first is kept, the longer one at equal starts, so every mark
+// is exactly one matched occurrence.
+func (r *rendered) marks(occs []ospan) []news.Span {
+	if len(occs) == 0 {
+		return nil
+	}
+	var out []news.Span
+	for _, s := range occs {
+		start, end := r.startAt[int(s.start)-r.lo], r.endAt[int(s.end)-r.lo]
+		if start < 0 || end <= start {
+			continue
+		}
+		out = append(out, news.Span{Start: int(start), End: int(end)})
+	}
+	sortSpans(out)
+	kept := out[:0]
+	for _, s := range out {
+		if len(kept) > 0 && s.Start < kept[len(kept)-1].End {
+			continue
+		}
+		kept = append(kept, s)
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	return kept
+}
+
+// sortSpans orders spans by start, the longest first at equal starts.
+func sortSpans(s []news.Span) {
+	slices.SortFunc(s, func(a, b news.Span) int {
+		if a.Start != b.Start {
+			return a.Start - b.Start
+		}
+		return b.End - a.End
+	})
+}
+
+// backRunes moves from byte offset i back by up to n runes.
+func backRunes(s string, i, n int) int {
+	for ; n > 0 && i > 0 && s[i-1] < utf8.RuneSelf; n-- {
+		i-- // ASCII
+	}
+	for ; n > 0 && i > 0; n-- {
+		_, w := utf8.DecodeLastRuneInString(s[:i])
+		i -= w
+	}
+	return i
+}
+
+// fwdRunes moves from byte offset i forward by up to n runes.
+func fwdRunes(s string, i, n int) int {
+	for ; n > 0 && i < len(s); n-- {
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		_, w := utf8.DecodeRuneInString(s[i:])
+		i += w
+	}
+	return i
+}
+
+// Explain evaluates one topic on one item and says why it did or did not
+// match, one line per part: each term found (where, and through which
+// synonym variant) or not, each group, NEAR, the exclude terms, the score
+// against min_score, and the verdict. matched is what Match would report.
+func (ix *Index) Explain(topicID string, item news.Item) (matched bool, explanation string, err error) {
+	i, ok := ix.byID[topicID]
+	if !ok {
+		return false, "", fmt.Errorf("match: explain topic %q: %w", topicID, news.ErrNotFound)
+	}
+	ct := ix.topics[i]
+	d := ix.scan(&item)
+	defer ix.release(d)
+	v, r := d.verdict(ct)
+
+	var b strings.Builder
+	if v.Matched {
+		fmt.Fprintf(&b, "topic %q matched: score %s, terms: %s\n", ct.topic.ID, num(v.Score), strings.Join(v.Terms, ", "))
+	} else {
+		fmt.Fprintf(&b, "topic %q did not match: %s\n", ct.topic.ID, v.Reason)
+	}
+	if !ct.topic.AppliesTo(item.SourceID) {
+		fmt.Fprintf(&b, "sources: %s; this item is from %q\n", strings.Join(ct.topic.Sources, ", "), item.SourceID)
+	}
+	if ct.query != nil {
+		fmt.Fprintf(&b, "query: %s\n", nodeString(ct.query))
+		d.explainNode(&b, ct.query, 0)
+	} else {
+		d.explainGroup(&b, "must", ct.must, "all must hold")
+		d.explainGroup(&b, "should", ct.should, "at least one must hold")
+		d.explainGroup(&b, "not", ct.not, "none may hold")
+	}
+	if len(ct.exclude) > 0 {
+		var names []string
+		for _, t := range ct.exclude {
+			names = append(names, t.String())
+		}
+		if len(v.Excluded) == 0 {
+			fmt.Fprintf(&b, "exclude: none present (%s)\n", strings.Join(names, ", "))
+		} else {
+			b.WriteString("exclude: present, vetoing the match:\n")
+			for _, t := range ct.exclude {
+				if d.termFields(t) != 0 {
+					d.explainTerm(&b, t, 1)
+				}
+			}
+		}
+	}
+	if r != nil {
+		var parts []string
+		for _, p := range r.parts {
+			s := fmt.Sprintf("%s %s", p.term, num(p.weight))
+			if p.title {
+				s += fmt.Sprintf("×%s (title)", num(titleFactor))
+			}
+			parts = append(parts, s)
+		}
+		fmt.Fprintf(&b, "score: %s = %s", num(r.score), strings.Join(parts, " + "))
+		if ct.minScore > 0 {
+			verdict := "reached"
+			if r.score < ct.minScore {
+				verdict = "not reached"
+			}
+			fmt.Fprintf(&b, "; min_score %s %s", num(ct.minScore), verdict)
+		}
+		b.WriteByte('\n')
+	}
+	if v.Matched {
+		b.WriteString("verdict: matched\n")
+	} else {
+		fmt.Fprintf(&b, "verdict: not matched: %s\n", v.Reason)
+	}
+	return v.Matched, b.String(), nil
+}
+
+func (d *doc) explainGroup(b *strings.Builder, name string, nodes []*node, rule string) {
+	if len(nodes) == 0 {
+		return
+	}
+	held := 0
+	for _, n := range nodes {
+		if d.eval(n) {
+			held++
+		}
+	}
+	fmt.Fprintf(b, "%s: %d of %d hold (%s)\n", name, held, len(nodes), rule)
+	for i, n := range nodes {
+		fmt.Fprintf(b, "  %s[%d]: %s\n", name, i, nodeString(n))
+		d.explainNode(b, n, 2)
+	}
+}
+
+// explainNode writes one line per node, indented by depth, marked ✓ when
+// the node holds and ✗ when it does not.
+func (d *doc) explainNode(b *strings.Builder, n *node, depth int) {
+	if n.op == opTerm {
+		d.explainTerm(b, n.term, depth)
+		return
+	}
+	v := d.eval(n)
+	indent(b, depth, v)
+	switch n.op {
+	case opNot:
+		if v {
+			b.WriteString("NOT: excluded part is absent\n")
+		} else {
+			b.WriteString("NOT: excluded part is present\n")
+		}
+	case opAnd:
+		failed := 0
+		for _, k := range n.kids {
+			if !d.eval(k) {
+				failed++
+			}
+		}
+		if v {
+			fmt.Fprintf(b, "AND: all %d parts hold\n", len(n.kids))
+		} else {
+			fmt.Fprintf(b, "AND: %d of %d required parts failed\n", failed, len(n.kids))
+		}
+	case opOr:
+		held := 0
+		for _, k := range n.kids {
+			if d.eval(k) {
+				held++
+			}
+		}
+		if v {
+			fmt.Fprintf(b, "OR: %d of %d alternatives hold\n", held, len(n.kids))
+		} else {
+			fmt.Fprintf(b, "OR: none of %d alternatives holds\n", len(n.kids))
+		}
+	case opNear:
+		nf := d.nearFields(n)
+		if v {
+			fmt.Fprintf(b, "NEAR/%d: within %d words in %s\n", n.dist, n.dist, maskNames(nf))
+		} else {
+			fmt.Fprintf(b, "NEAR/%d: not within %d words of each other\n", n.dist, n.dist)
+		}
+		for _, k := range n.kids {
+			for _, t := range operandTerms(k) {
+				d.explainTerm(b, t, depth+1)
+			}
+		}
+		return
+	}
+	for _, k := range n.kids {
+		d.explainNode(b, k, depth+1)
+	}
+}
+
+func indent(b *strings.Builder, depth int, ok bool) {
+	b.WriteString(strings.Repeat("  ", depth))
+	if ok {
+		b.WriteString("✓ ")
+	} else {
+		b.WriteString("✗ ")
+	}
+}
+
+// explainTerm writes a term's line: where it was found, as what text and
+// through which synonym variant, or where it was looked for.
+func (d *doc) explainTerm(b *strings.Builder, t *term, depth int) {
+	fields := d.termFields(t)
+	indent(b, depth, fields != 0)
+	b.WriteString(t.String())
+	if fields == 0 {
+		fmt.Fprintf(b, ": not found in %s", maskNames(t.field.mask()))
+		if len(t.alts) > 1 {
+			var vs []string
+			for _, a := range t.alts[1:] {
+				vs = append(vs, a.variant)
+			}
+			fmt.Fprintf(b, " (nor its variants %s)", strings.Join(vs, ", "))
+		}
+		b.WriteByte('\n')
+		return
+	}
+	b.WriteString(": found in ")
+	sep := ""
+	for f := fieldTitle; f < numFields; f++ {
+		if fields&(1<<f) == 0 {
+			continue
+		}
+		s, variant := d.firstHit(t, f)
+		fmt.Fprintf(b, "%s%s %q", sep, f, d.texts[f][s.start:s.end])
+		if variant != "" {
+			fmt.Fprintf(b, " (variant %s)", variant)
+		}
+		sep = ", "
+	}
+	b.WriteByte('\n')
+}
+
+func maskNames(m fieldMask) string {
+	var names []string
+	for f := fieldTitle; f < numFields; f++ {
+		if m&(1<<f) != 0 {
+			names = append(names, f.String())
+		}
+	}
+	return strings.Join(names, ", ")
+}
