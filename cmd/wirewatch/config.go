@@ -527,7 +527,18 @@ func (d decoder) topicProblem(topicID string, topic *yaml.Node, fields map[strin
 		at = topic
 	}
 	where := te.Field
-	if at.Kind == yaml.SequenceNode && te.Index >= 0 && te.Index < len(at.Content) {
+	if te.Key != "" && at.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(at.Content); i += 2 {
+			if at.Content[i].Value == te.Key {
+				at = at.Content[i+1]
+				if at.Kind == yaml.SequenceNode && te.Index >= 0 && te.Index < len(at.Content) {
+					at = at.Content[te.Index]
+				}
+				break
+			}
+		}
+		where = fmt.Sprintf("%s %q", te.Field, te.Key)
+	} else if at.Kind == yaml.SequenceNode && te.Index >= 0 && te.Index < len(at.Content) {
 		at = at.Content[te.Index]
 		where = fmt.Sprintf("%s[%d]", te.Field, te.Index)
 	}

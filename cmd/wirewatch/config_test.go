@@ -155,3 +155,74 @@ func TestExampleConfigPassesCheck(t *testing.T) {
 		t.Errorf("err = %v, want both missing variables named", err)
 	}
 }
+
+func TestTopicGroupsAndTheirErrorsArePositioned(t *testing.T) {
+	good := `
+sources:
+  - id: s
+    url: https://example.org/feed
+topics:
+  - id: groups
+    synonyms:
+      Uyghur: Uighur* | Uygur | 维吾尔
+      UN: ["U.N.", "United Nations"]
+    must: ['Uyghur OR Xinjiang']
+    should: [Bachelet, 'UN NEAR/8 report']
+    not: ['title:cotton']
+    exclude: ["cotton futures"]
+    weights: {Bachelet: 3}
+    min_score: 2
+    backfill: 14d
+`
+	cfg, err := ParseConfig("g.yaml", []byte(good), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := cfg.Topics[0]
+	if len(tp.Synonyms["Uyghur"]) != 3 || tp.Synonyms["Uyghur"][2] != "维吾尔" || tp.Weights["Bachelet"] != 3 ||
+		tp.MinScore != 2 || tp.Backfill != 14*24*time.Hour || len(tp.Should) != 2 {
+		t.Errorf("topic = %+v", tp)
+	}
+	if cfg, _ := ParseConfig("g.yaml", []byte(strings.Replace(good, "    backfill: 14d\n", "", 1)), env(nil)); cfg.Topics[0].Backfill != 7*24*time.Hour {
+		t.Errorf("default backfill = %v, want 7 days", cfg.Topics[0].Backfill)
+	}
+
+	bad := `sources:
+  - id: s
+    url: https://example.org/feed
+topics:
+  - id: groups
+    must: ['Uyghur', '(Xinjiang OR']
+    weights: {Nobody: 2}
+    report: missing-report.txt
+  - id: both
+    query: Xinjiang
+    must: [Uyghur]
+  - id: neither
+    title: nothing to match
+  - id: weighted
+    query: Xinjiang
+    weights: {Nobody: 2}
+  - id: grouped
+    query: Xinjiang
+    synonyms:
+      two words: [a, b]
+`
+	_, err = ParseConfig("b.yaml", []byte(bad), env(nil))
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	all := err.Error()
+	for _, want := range []string{
+		`b.yaml:6:`, `topic "groups": must[1]:`,
+		`b.yaml:16:23: topic "weighted": weights "Nobody": not a term of the topic`,
+		`b.yaml:20:`, `topic "grouped": synonyms "two words"`,
+		`b.yaml:8:13: report "missing-report.txt"`,
+		`b.yaml:10:12: topic "both": write either query: or must:/should:/not: groups, not both`,
+		`b.yaml:12:5: topic "neither" has no query`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("problems lack %q:\n%s", want, all)
+		}
+	}
+}
