@@ -80,7 +80,7 @@ const (
 	defaultUserAgent    = "wirewatch"
 	// leaseMargin is added to the request timeout for the claim lease, so a
 	// lease never expires while its attempt can still be running.
-	leaseMargin = 30 * time.Second
+	leaseMargin = 5 * time.Second
 	// maxResponseBody caps what is read of any response.
 	maxResponseBody = 64 << 10
 	// maxResponseHeader caps a response's header block (the transport's
