@@ -145,6 +145,23 @@ type Match struct {
 	// into topic feeds but are never alerted, so adding a source does not
 	// flood the desk with its backlog.
 	Baseline bool
+	// DuplicateOf is set when the item is a later sighting of a story this
+	// topic already matched (same canonical URL or headline within the
+	// dedup window): the item id of the first sighting. Such a match is not
+	// alerted or listed on its own; it shows as "also reported by" on the
+	// first.
+	DuplicateOf string
+}
+
+// Sighting is a later report of a story by another item (usually another
+// outlet): "also reported by".
+type Sighting struct {
+	ItemID      string
+	SourceID    string
+	SourceTitle string
+	Title       string
+	Link        string
+	SeenAt      time.Time
 }
 
 // Span is a half-open byte range [Start, End) of a string.
@@ -279,6 +296,11 @@ type Entry struct {
 	Item        Item
 	Match       Match
 	SourceTitle string
+	// AlsoReportedBy lists later sightings of the same story, oldest first.
+	AlsoReportedBy []Sighting
+	// PreviousTitle is the item's title before its latest correction
+	// (empty when the title never changed).
+	PreviousTitle string
 }
 
 // Webhook is one alert receiver.
@@ -301,6 +323,9 @@ type Webhook struct {
 	// made, one at a time.
 	Unordered   bool
 	Concurrency int
+	// Updates opts in to match.updated events (corrections, "also
+	// reported by").
+	Updates bool
 }
 
 // Wants reports whether the webhook subscribes to the topic.
@@ -347,8 +372,13 @@ const (
 	DeliveryDead      DeliveryStatus = "dead"   // retries exhausted
 )
 
-// EventMatchCreated is the event type of a new match alert.
-const EventMatchCreated = "match.created"
+// Event types. match.created announces a new match; match.updated tells
+// webhooks that opted in (updates: true) that an alerted story changed: its
+// headline was corrected, or another outlet reported it too.
+const (
+	EventMatchCreated = "match.created"
+	EventMatchUpdated = "match.updated"
+)
 
 // Delivery is one outbox row: one event for one webhook.
 type Delivery struct {
@@ -365,6 +395,30 @@ type Delivery struct {
 	LastError   string
 	CreatedAt   time.Time
 	DeliveredAt time.Time
+	// Update says what changed, for match.updated deliveries.
+	Update *Update
+}
+
+// Update is what a match.updated event reports: a corrected headline, or a
+// new sighting of the story by another item.
+type Update struct {
+	Kind          string // "corrected" or "also_reported"
+	PreviousTitle string
+	Title         string
+	Sighting      *Sighting
+}
+
+// Update kinds.
+const (
+	UpdateCorrected    = "corrected"
+	UpdateAlsoReported = "also_reported"
+)
+
+// UpdateDeliveryID derives the stable webhook-id of an update event: one
+// per (topic, item, webhook) and change, so a replayed poll never sends the
+// same update twice and two different updates never share an id.
+func UpdateDeliveryID(topicID, itemID, webhookID, change string) string {
+	return DeliveryID(EventMatchUpdated+"\x00"+change, topicID, itemID, webhookID)
 }
 
 // DeliveryID derives the stable webhook-id of a match alert for a webhook.
@@ -424,6 +478,9 @@ type PollResult struct {
 	Items      []Item
 	Matches    []Match
 	Deliveries []Delivery
+	// Corrected lists already-stored items whose title changed: the store
+	// updates them (keeping the previous title) in the same transaction.
+	Corrected []Item
 }
 
 // Errors callers branch on.
