@@ -36,6 +36,13 @@ type Store interface {
 	SaveSourceState(ctx context.Context, st news.SourceState) error
 	UnseenItems(ctx context.Context, ids []string) ([]string, error)
 	SavePoll(ctx context.Context, p news.PollResult) (int, error)
+	// FindStory returns the first sighting of a story the topic matched
+	// since the given time, by canonical URL or title key.
+	FindStory(ctx context.Context, topicID, canonicalURL, titleKey string, since time.Time) (string, bool, error)
+	// ItemTitles returns the stored titles of the ids that exist.
+	ItemTitles(ctx context.Context, ids []string) (map[string]string, error)
+	// AlertedTopics returns per item the topics that alerted it.
+	AlertedTopics(ctx context.Context, itemIDs []string) (map[string][]string, error)
 }
 
 // Notifier is told when new outbox rows are committed.
@@ -57,6 +64,9 @@ type Poller struct {
 	webhooks []news.Webhook
 	logger   *slog.Logger
 	now      func() time.Time
+	// dedupWindow is how far back a story is looked up to merge later
+	// sightings into it; 0 turns cross-source deduplication off.
+	dedupWindow time.Duration
 
 	mu      sync.Mutex
 	running map[string]bool
@@ -71,13 +81,16 @@ type PollerConfig struct {
 	Webhooks []news.Webhook
 	Logger   *slog.Logger     // default slog.Default()
 	Now      func() time.Time // default time.Now
+	// DedupWindow: later sightings of a story within it are merged into the
+	// first instead of alerted (0: no cross-source deduplication).
+	DedupWindow time.Duration
 }
 
 // NewPoller builds a Poller.
 func NewPoller(c PollerConfig) *Poller {
 	p := &Poller{
 		fetch: c.Fetcher, match: c.Matcher, store: c.Store, notify: c.Notifier,
-		webhooks: c.Webhooks, logger: c.Logger, now: c.Now,
+		webhooks: c.Webhooks, logger: c.Logger, now: c.Now, dedupWindow: c.DedupWindow,
 		running: make(map[string]bool),
 	}
 	if p.logger == nil {
@@ -96,6 +109,8 @@ type Report struct {
 	Fetched     int // items in the feed
 	New         int // items not seen before
 	Matches     int
+	Duplicates  int // matches that were later sightings of a story already matched
+	Corrected   int // stored items whose headline changed
 	Deliveries  int
 	Baseline    bool // first successful fetch: matches recorded, nothing alerted
 	Duration    time.Duration
@@ -180,7 +195,7 @@ func (p *Poller) poll(ctx context.Context, src news.Source) (Report, error) {
 	}
 
 	rep.Fetched = len(res.Items)
-	fresh, err := p.unseen(ctx, res.Items)
+	fresh, seen, err := p.split(ctx, res.Items)
 	if err != nil {
 		return rep, fmt.Errorf("watch: poll %q: %w", src.ID, err)
 	}
@@ -191,33 +206,41 @@ func (p *Poller) poll(ctx context.Context, src news.Source) (Report, error) {
 	// newest first), and each delivery's creation time is distinct, so the
 	// outbox's order (by creation time, kept per webhook) is that order.
 	slices.SortStableFunc(fresh, func(a, b news.Item) int { return a.Published.Compare(b.Published) })
-	seq := 0
+	out := &outbox{now: now}
 	result := news.PollResult{Items: fresh}
+	stories := storyIndex{}
 	for _, it := range fresh {
 		for _, m := range p.match.Match(it, now) {
 			m.Baseline = rep.Baseline
-			result.Matches = append(result.Matches, m)
-			if m.Baseline {
-				continue
+			first, err := p.firstSighting(ctx, stories, m.TopicID, it, now)
+			if err != nil {
+				return rep, fmt.Errorf("watch: poll %q: %w", src.ID, err)
 			}
-			for _, w := range p.webhooks {
-				if !w.Wants(m.TopicID) {
-					continue
+			if first != "" {
+				// A later sighting of a story this topic already has: it is
+				// attached to the first, not alerted again.
+				m.DuplicateOf = first
+				rep.Duplicates++
+				if !m.Baseline {
+					sighting := &news.Sighting{ItemID: it.ID, SourceID: it.SourceID, SourceTitle: st.Title,
+						Title: it.Title, Link: it.Link, SeenAt: now}
+					out.updates(p.webhooks, m.TopicID, first, "also:"+it.ID,
+						&news.Update{Kind: news.UpdateAlsoReported, Sighting: sighting})
 				}
-				result.Deliveries = append(result.Deliveries, news.Delivery{
-					ID:          news.DeliveryID(news.EventMatchCreated, m.TopicID, m.ItemID, w.ID),
-					WebhookID:   w.ID,
-					EventType:   news.EventMatchCreated,
-					TopicID:     m.TopicID,
-					ItemID:      m.ItemID,
-					Status:      news.DeliveryPending,
-					NextAttempt: now,
-					CreatedAt:   now.Add(time.Duration(seq) * time.Millisecond),
-				})
-				seq++
+			} else {
+				stories.add(m.TopicID, it)
+				if !m.Baseline {
+					out.created(p.webhooks, m)
+				}
 			}
+			result.Matches = append(result.Matches, m)
 		}
 	}
+	if err := p.corrections(ctx, seen, out, &result); err != nil {
+		return rep, fmt.Errorf("watch: poll %q: %w", src.ID, err)
+	}
+	result.Deliveries = out.rows
+	rep.Corrected = len(result.Corrected)
 	st.Baselined = true
 	result.State = st
 	rep.Matches = len(result.Matches)
@@ -234,29 +257,169 @@ func (p *Poller) poll(ctx context.Context, src news.Source) (Report, error) {
 	return rep, nil
 }
 
-// unseen keeps the items the store has not seen, in feed order.
-func (p *Poller) unseen(ctx context.Context, items []news.Item) ([]news.Item, error) {
+// split separates the items the store has not seen (in feed order) from
+// those it has.
+func (p *Poller) split(ctx context.Context, items []news.Item) (fresh, seen []news.Item, err error) {
 	if len(items) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	ids := make([]string, len(items))
 	for i, it := range items {
 		ids[i] = it.ID
 	}
-	fresh, err := p.store.UnseenItems(ctx, ids)
+	unseen, err := p.store.UnseenItems(ctx, ids)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	want := make(map[string]bool, len(fresh))
-	for _, id := range fresh {
+	want := make(map[string]bool, len(unseen))
+	for _, id := range unseen {
 		want[id] = true
 	}
-	out := make([]news.Item, 0, len(fresh))
+	done := map[string]bool{}
 	for _, it := range items {
-		if want[it.ID] {
-			out = append(out, it)
-			delete(want, it.ID)
+		switch {
+		case done[it.ID]:
+		case want[it.ID]:
+			fresh = append(fresh, it)
+		default:
+			seen = append(seen, it)
+		}
+		done[it.ID] = true
+	}
+	return fresh, seen, nil
+}
+
+// storyIndex remembers the stories of this poll per topic, by canonical URL
+// and by title key, so two copies in one batch are merged too.
+type storyIndex map[string]string
+
+func (s storyIndex) keys(topicID string, it news.Item) []string {
+	var out []string
+	if u := news.CanonicalURL(it.Link); u != "" {
+		out = append(out, topicID+"\x00u\x00"+u)
+	}
+	if t := news.TitleKey(it.Title); t != "" {
+		out = append(out, topicID+"\x00t\x00"+t)
+	}
+	return out
+}
+
+func (s storyIndex) add(topicID string, it news.Item) {
+	for _, k := range s.keys(topicID, it) {
+		if _, ok := s[k]; !ok {
+			s[k] = it.ID
 		}
 	}
-	return out, nil
+}
+
+func (s storyIndex) find(topicID string, it news.Item) string {
+	for _, k := range s.keys(topicID, it) {
+		if id, ok := s[k]; ok {
+			return id
+		}
+	}
+	return ""
+}
+
+// firstSighting returns the item id under which the topic already has this
+// story (within the dedup window), or "".
+func (p *Poller) firstSighting(ctx context.Context, stories storyIndex, topicID string, it news.Item, now time.Time) (string, error) {
+	if p.dedupWindow <= 0 {
+		return "", nil
+	}
+	if id := stories.find(topicID, it); id != "" {
+		return id, nil
+	}
+	canon, key := news.CanonicalURL(it.Link), news.TitleKey(it.Title)
+	if canon == "" && key == "" {
+		return "", nil
+	}
+	id, ok, err := p.store.FindStory(ctx, topicID, canon, key, now.Add(-p.dedupWindow))
+	if err != nil || !ok || id == it.ID {
+		return "", err
+	}
+	return id, nil
+}
+
+// corrections finds already-stored items whose headline changed, updates
+// them, and tells the webhooks that opted in, for each topic that alerted
+// the item.
+func (p *Poller) corrections(ctx context.Context, seen []news.Item, out *outbox, result *news.PollResult) error {
+	if len(seen) == 0 {
+		return nil
+	}
+	ids := make([]string, len(seen))
+	for i, it := range seen {
+		ids[i] = it.ID
+	}
+	titles, err := p.store.ItemTitles(ctx, ids)
+	if err != nil {
+		return err
+	}
+	var changed []news.Item
+	var changedIDs []string
+	for _, it := range seen {
+		old, ok := titles[it.ID]
+		if !ok || it.Title == "" || old == it.Title {
+			continue
+		}
+		changed = append(changed, it)
+		changedIDs = append(changedIDs, it.ID)
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	alerted, err := p.store.AlertedTopics(ctx, changedIDs)
+	if err != nil {
+		return err
+	}
+	for _, it := range changed {
+		result.Corrected = append(result.Corrected, it)
+		for _, topicID := range alerted[it.ID] {
+			out.updates(p.webhooks, topicID, it.ID, "title:"+it.Title,
+				&news.Update{Kind: news.UpdateCorrected, PreviousTitle: titles[it.ID], Title: it.Title})
+		}
+	}
+	return nil
+}
+
+// outbox collects one poll's deliveries with distinct, increasing creation
+// times.
+type outbox struct {
+	now  time.Time
+	seq  int
+	rows []news.Delivery
+}
+
+func (o *outbox) add(d news.Delivery) {
+	d.Status = news.DeliveryPending
+	d.NextAttempt = o.now
+	d.CreatedAt = o.now.Add(time.Duration(o.seq) * time.Millisecond)
+	o.seq++
+	o.rows = append(o.rows, d)
+}
+
+// created queues a match.created alert for every webhook of the topic.
+func (o *outbox) created(hooks []news.Webhook, m news.Match) {
+	for _, w := range hooks {
+		if w.Wants(m.TopicID) {
+			o.add(news.Delivery{
+				ID:        news.DeliveryID(news.EventMatchCreated, m.TopicID, m.ItemID, w.ID),
+				WebhookID: w.ID, EventType: news.EventMatchCreated, TopicID: m.TopicID, ItemID: m.ItemID,
+			})
+		}
+	}
+}
+
+// updates queues a match.updated event for the webhooks of the topic that
+// opted in to updates.
+func (o *outbox) updates(hooks []news.Webhook, topicID, itemID, change string, u *news.Update) {
+	for _, w := range hooks {
+		if w.Updates && w.Wants(topicID) {
+			o.add(news.Delivery{
+				ID:        news.UpdateDeliveryID(topicID, itemID, w.ID, change),
+				WebhookID: w.ID, EventType: news.EventMatchUpdated, TopicID: topicID, ItemID: itemID, Update: u,
+			})
+		}
+	}
 }

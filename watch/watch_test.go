@@ -78,8 +78,9 @@ func TestScheduleValidation(t *testing.T) {
 type memStore struct {
 	mu     sync.Mutex
 	states map[string]news.SourceState
-	items  map[string]news.Item
-	polls  []news.PollResult
+	items   map[string]news.Item
+	matches []news.Match
+	polls   []news.PollResult
 }
 
 func newMemStore() *memStore {
@@ -120,8 +121,56 @@ func (m *memStore) SavePoll(_ context.Context, p news.PollResult) (int, error) {
 	for _, it := range p.Items {
 		m.items[it.ID] = it
 	}
+	for _, it := range p.Corrected {
+		m.items[it.ID] = it
+	}
+	for _, mt := range p.Matches {
+		m.matches = append(m.matches, mt)
+	}
 	m.polls = append(m.polls, p)
 	return len(p.Deliveries), nil
+}
+
+// FindStory scans the stored matches like the real store's query does.
+func (m *memStore) FindStory(_ context.Context, topicID, canon, key string, since time.Time) (string, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, mt := range m.matches {
+		it := m.items[mt.ItemID]
+		if mt.TopicID != topicID || mt.DuplicateOf != "" || mt.MatchedAt.Before(since) {
+			continue
+		}
+		if (canon != "" && news.CanonicalURL(it.Link) == canon) || (key != "" && news.TitleKey(it.Title) == key) {
+			return it.ID, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+func (m *memStore) ItemTitles(_ context.Context, ids []string) (map[string]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]string{}
+	for _, id := range ids {
+		if it, ok := m.items[id]; ok {
+			out[id] = it.Title
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) AlertedTopics(_ context.Context, ids []string) (map[string][]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string][]string{}
+	for _, mt := range m.matches {
+		for _, id := range ids {
+			if mt.ItemID == id && !mt.Baseline && mt.DuplicateOf == "" {
+				out[id] = append(out[id], mt.TopicID)
+			}
+		}
+	}
+	return out, nil
 }
 
 type feedFetcher struct {
@@ -292,5 +341,106 @@ func TestSchedulerPollsOverdueSourceSoonAndStops(t *testing.T) {
 	case <-done:
 	case <-time.After(15 * time.Second):
 		t.Fatal("scheduler did not stop")
+	}
+}
+
+func TestPollMergesLaterSightingsOfAStory(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	st := newMemStore()
+	hooks := []news.Webhook{{ID: "desk"}, {ID: "wants-updates", Updates: true}}
+	wire := &feedFetcher{}
+	p := NewPoller(PollerConfig{Fetcher: wire, Matcher: wordMatcher{}, Store: st, Webhooks: hooks,
+		DedupWindow: 48 * time.Hour, Now: func() time.Time { return now }})
+	src := news.Source{ID: "wire", URL: "http://wire.example/feed"}
+	if _, err := p.Poll(ctx, src); err != nil { // baseline, empty
+		t.Fatal(err)
+	}
+	story := item("wire", "a", "UN report on Xinjiang finds possible crimes against humanity")
+	story.Link = "https://news.example/2022/08/31/xinjiang-report?utm_source=rss"
+	// The same story twice in one batch under another URL variant, and again under another headline.
+	copy1 := item("wire", "b", "UN report on Xinjiang finds possible crimes against humanity - Example News")
+	copy2 := item("wire", "c", "Xinjiang: what the UN found")
+	copy2.Link = "https://m.news.example/2022/08/31/xinjiang-report"
+	wire.items = []news.Item{story, copy1, copy2}
+	rep, err := p.Poll(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Matches != 3 || rep.Duplicates != 2 {
+		t.Fatalf("report = %+v, want 3 matches of which 2 duplicates", rep)
+	}
+	last := st.polls[len(st.polls)-1]
+	created, updates := 0, 0
+	for _, d := range last.Deliveries {
+		switch d.EventType {
+		case news.EventMatchCreated:
+			created++
+		case news.EventMatchUpdated:
+			updates++
+			if d.WebhookID != "wants-updates" || d.ItemID != story.ID || d.Update.Kind != news.UpdateAlsoReported {
+				t.Errorf("update delivery = %+v", d)
+			}
+		}
+	}
+	if created != 2 || updates != 2 {
+		t.Errorf("%d created (want 2: one story x two webhooks), %d updates (want 2: two sightings x the opted-in webhook)", created, updates)
+	}
+
+	// A later poll from another source: merged with the stored story.
+	other := &feedFetcher{items: []news.Item{item("bbc", "x", "BBC"), func() news.Item {
+		it := item("bbc", "y", "UN report on Xinjiang finds possible crimes against humanity | BBC")
+		return it
+	}()}}
+	p2 := NewPoller(PollerConfig{Fetcher: other, Matcher: wordMatcher{}, Store: st, Webhooks: hooks,
+		DedupWindow: 48 * time.Hour, Now: func() time.Time { return now.Add(time.Hour) }})
+	st.states["bbc"] = news.SourceState{SourceID: "bbc", Baselined: true}
+	rep, err = p2.Poll(ctx, news.Source{ID: "bbc", URL: "http://bbc.example/feed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Duplicates != 1 || rep.Deliveries != 1 {
+		t.Errorf("cross-source sighting: %+v, want 1 duplicate and 1 update delivery (no new alert)", rep)
+	}
+	// Outside the window it is a new story.
+	p3 := NewPoller(PollerConfig{Fetcher: &feedFetcher{items: []news.Item{item("ap", "z", "UN report on Xinjiang finds possible crimes against humanity")}},
+		Matcher: wordMatcher{}, Store: st, Webhooks: hooks, DedupWindow: 48 * time.Hour, Now: func() time.Time { return now.Add(72 * time.Hour) }})
+	st.states["ap"] = news.SourceState{SourceID: "ap", Baselined: true}
+	if rep, _ := p3.Poll(ctx, news.Source{ID: "ap", URL: "http://ap.example/feed"}); rep.Duplicates != 0 {
+		t.Errorf("sighting after the window merged: %+v", rep)
+	}
+}
+
+func TestPollCorrectionsUpdateTheItemAndTellOptedInWebhooks(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore()
+	hooks := []news.Webhook{{ID: "desk"}, {ID: "wants-updates", Updates: true}}
+	f := &feedFetcher{}
+	p := NewPoller(PollerConfig{Fetcher: f, Matcher: wordMatcher{}, Store: st, Webhooks: hooks, DedupWindow: 48 * time.Hour})
+	src := news.Source{ID: "wire", URL: "http://wire.example/feed"}
+	p.Poll(ctx, src) // baseline
+	f.items = []news.Item{item("wire", "1", "Xinjiang report: 1 million detained"), item("wire", "2", "Football")}
+	p.Poll(ctx, src)
+	f.items = []news.Item{item("wire", "1", "Xinjiang report: more than 1 million detained"), item("wire", "2", "Football (corrected)")}
+	rep, err := p.Poll(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := st.polls[len(st.polls)-1]
+	if rep.Corrected != 2 || len(last.Corrected) != 2 {
+		t.Errorf("corrected = %d, want 2 (both stored items changed title)", rep.Corrected)
+	}
+	if len(last.Deliveries) != 1 {
+		t.Fatalf("deliveries = %+v, want one update (only the alerted item, only the opted-in webhook)", last.Deliveries)
+	}
+	d := last.Deliveries[0]
+	if d.WebhookID != "wants-updates" || d.Update.Kind != news.UpdateCorrected ||
+		d.Update.PreviousTitle != "Xinjiang report: 1 million detained" || d.Update.Title != "Xinjiang report: more than 1 million detained" {
+		t.Errorf("update = %+v %+v", d, d.Update)
+	}
+	// The same correction seen again changes nothing.
+	rep, _ = p.Poll(ctx, src)
+	if rep.Corrected != 0 {
+		t.Errorf("unchanged titles reported as corrected: %+v", rep)
 	}
 }

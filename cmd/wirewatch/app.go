@@ -92,7 +92,7 @@ func newApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error)
 	})
 	poller := watch.NewPoller(watch.PollerConfig{
 		Fetcher: fetcher, Matcher: index, Store: st, Notifier: disp,
-		Webhooks: cfg.Webhooks, Logger: logger,
+		Webhooks: cfg.Webhooks, Logger: logger, DedupWindow: cfg.DedupWindow,
 	})
 	sched, err := watch.NewScheduler(poller, cfg.Jobs(), logger)
 	if err != nil {

@@ -33,9 +33,12 @@ type Config struct {
 	AllowPrivateNetworks bool
 	Contact              string
 	LogLevel             string
-	Sources              []SourceConfig
-	Topics               []news.Topic
-	Webhooks             []news.Webhook
+	// DedupWindow is how long a story is remembered for merging later
+	// sightings from other sources (0: off).
+	DedupWindow time.Duration
+	Sources     []SourceConfig
+	Topics      []news.Topic
+	Webhooks    []news.Webhook
 }
 
 // SourceConfig is a source with its polling schedule.
@@ -58,6 +61,9 @@ const (
 	defaultListen   = "127.0.0.1:8080"
 	defaultDatabase = "wirewatch.db"
 	defaultTimeout  = 15 * time.Second
+	// defaultDedupWindow: the same story from another outlet within two
+	// days is one story.
+	defaultDedupWindow = 48 * time.Hour
 )
 
 // ConfigError lists every problem found in a config file, each with its
@@ -134,7 +140,7 @@ func ParseConfig(path string, data []byte, lookupEnv func(string) (string, bool)
 	}
 	p := &problems{file: path}
 	d := decoder{p: p, env: lookupEnv}
-	cfg := &Config{Path: path, Listen: defaultListen, Database: defaultDatabase, LogLevel: "info"}
+	cfg := &Config{Path: path, Listen: defaultListen, Database: defaultDatabase, LogLevel: "info", DedupWindow: defaultDedupWindow}
 	if len(doc.Content) == 0 {
 		p.add(nil, "the file is empty: a config needs at least sources and topics")
 		return nil, p.err()
@@ -155,6 +161,8 @@ func ParseConfig(path string, data []byte, lookupEnv func(string) (string, bool)
 			cfg.Contact = d.str(v)
 		case "log_level":
 			cfg.LogLevel = d.str(v)
+		case "dedup_window":
+			cfg.DedupWindow = d.durationOrZero(v)
 		case "sources":
 			sourcesNode = v
 		case "topics":
@@ -162,7 +170,7 @@ func ParseConfig(path string, data []byte, lookupEnv func(string) (string, bool)
 		case "webhooks":
 			webhooksNode = v
 		default:
-			d.unknown(k, key, "listen, database, base_url, allow_private_networks, contact, log_level, sources, topics, webhooks")
+			d.unknown(k, key, "listen, database, base_url, allow_private_networks, contact, log_level, dedup_window, sources, topics, webhooks")
 		}
 	})
 
@@ -698,6 +706,8 @@ func (d decoder) webhook(n *yaml.Node, topicIDs map[string]bool, allowPrivate bo
 			}
 		case "ordered":
 			w.Unordered = !d.boolean(v)
+		case "updates":
+			w.Updates = d.boolean(v)
 		case "concurrency":
 			c := d.number(v)
 			if c < 1 || c > 64 || c != float64(int(c)) {
@@ -705,7 +715,7 @@ func (d decoder) webhook(n *yaml.Node, topicIDs map[string]bool, allowPrivate bo
 			}
 			w.Concurrency = int(c)
 		default:
-			d.unknown(k, key, "id, url, format, secret, secrets, topics, retry, timeout, template, ordered, concurrency")
+			d.unknown(k, key, "id, url, format, secret, secrets, topics, retry, timeout, template, ordered, concurrency, updates")
 		}
 	})
 	if w.Format == "template" && w.Template == "" && n.Kind == yaml.MappingNode {
