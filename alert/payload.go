@@ -19,13 +19,15 @@ import (
 // than nested under "data", which the Standard Webhooks spec allows, so a
 // receiver reads event.item.title instead of event.data.item.title.
 type Event struct {
-	// Type is the event type, "match.created".
+	// Type is the event type: "match.created", or "match.updated" for a
+	// webhook that opted in to updates.
 	Type string `json:"type"`
 	// ID is the delivery id, equal to the webhook-id header: stable across
 	// retries, so receivers can drop repeats.
 	ID string `json:"id"`
-	// Timestamp is when the match was made, not when this attempt was sent,
-	// so it is the same on every retry.
+	// Timestamp is when the match was made (for match.updated: when the
+	// change was seen), not when this attempt was sent, so it is the same
+	// on every retry.
 	Timestamp time.Time `json:"timestamp"`
 	Topic     struct {
 		ID    string `json:"id"`
@@ -52,6 +54,54 @@ type Event struct {
 	// order and not overlapping, for highlighting. They index the snippet
 	// as sent (cleaned and capped), not the stored one.
 	Marks [][2]int `json:"marks"`
+	// Update says what changed; set exactly when Type is "match.updated".
+	// Item stays the story first alerted (with its current title), so a
+	// receiver can tie the update to the alert it already has.
+	Update *EventUpdate `json:"update,omitempty"`
+}
+
+// EventUpdate is what a match.updated event reports: Kind "corrected"
+// (the headline changed from PreviousTitle to Title) or "also_reported"
+// (AlsoReportedBy, another item, reported the same story).
+type EventUpdate struct {
+	Kind           string         `json:"kind"`
+	PreviousTitle  string         `json:"previous_title,omitempty"`
+	Title          string         `json:"title,omitempty"`
+	AlsoReportedBy *EventSighting `json:"also_reported_by,omitempty"`
+}
+
+// EventSighting is another item reporting the story: "also reported by".
+type EventSighting struct {
+	ItemID string `json:"item_id"`
+	Source struct {
+		ID    string `json:"id"`
+		Title string `json:"title"`
+	} `json:"source"`
+	Title string `json:"title"`
+	// Link is as the feed gave it: check it before following it.
+	Link   string    `json:"link"`
+	SeenAt time.Time `json:"seen_at"`
+}
+
+// MarshalJSON writes only the members of u's kind, and all of them: a
+// correction's previous_title is sent even when it was empty (a headline
+// added where there was none), which omitempty would drop.
+func (u EventUpdate) MarshalJSON() ([]byte, error) {
+	switch u.Kind {
+	case news.UpdateCorrected:
+		return marshal(struct {
+			Kind          string `json:"kind"`
+			PreviousTitle string `json:"previous_title"`
+			Title         string `json:"title"`
+		}{u.Kind, u.PreviousTitle, u.Title})
+	case news.UpdateAlsoReported:
+		return marshal(struct {
+			Kind           string         `json:"kind"`
+			AlsoReportedBy *EventSighting `json:"also_reported_by"`
+		}{u.Kind, u.AlsoReportedBy})
+	}
+	type plain EventUpdate // without the method, so no recursion
+	return marshal(plain(u))
 }
 
 // Caps on feed text in the JSON event. The spec recommends payloads well
@@ -66,7 +116,9 @@ const (
 // NewEvent builds the JSON event of an alert. It reads only stored data (no
 // clock), so every retry of a delivery renders byte-identical bodies. Feed
 // text is made valid UTF-8 and capped; an alert with a NaN score still
-// renders (score 0) instead of failing to marshal.
+// renders (score 0) instead of failing to marshal. A match.updated
+// delivery whose Update is missing or of an unknown kind gets no Update;
+// Render and RenderFor refuse to send such an event.
 func NewEvent(a news.Alert) Event {
 	var e Event
 	e.Type = a.Delivery.EventType
@@ -107,7 +159,62 @@ func NewEvent(a news.Alert) Event {
 		ps[i].Text = clean(ps[i].Text)
 	}
 	e.Snippet, e.Marks = render(news.MergeRuns(ps), maxEventSnippet, markup{})
+
+	if e.Type == news.EventMatchUpdated {
+		e.Update = newEventUpdate(a.Delivery.Update)
+		// The change, not the original match, is what this event dates.
+		if !a.Delivery.CreatedAt.IsZero() {
+			e.Timestamp = jsonTime(a.Delivery.CreatedAt)
+		}
+	}
 	return e
+}
+
+// newEventUpdate is the event form of a delivery's update, nil when there
+// is nothing valid to report.
+func newEventUpdate(u *news.Update) *EventUpdate {
+	if u == nil {
+		return nil
+	}
+	switch u.Kind {
+	case news.UpdateCorrected:
+		return &EventUpdate{
+			Kind:          u.Kind,
+			PreviousTitle: truncate(clean(u.PreviousTitle), maxEventTitle),
+			Title:         truncate(clean(u.Title), maxEventTitle),
+		}
+	case news.UpdateAlsoReported:
+		if u.Sighting == nil {
+			return nil
+		}
+		s := u.Sighting
+		var es EventSighting
+		es.ItemID = clean(s.ItemID)
+		es.Source.ID = clean(s.SourceID)
+		es.Source.Title = clean(s.SourceTitle)
+		es.Title = truncate(clean(s.Title), maxEventTitle)
+		es.Link = clean(s.Link)
+		es.SeenAt = jsonTime(s.SeenAt)
+		return &EventUpdate{Kind: u.Kind, AlsoReportedBy: &es}
+	}
+	return nil
+}
+
+// newEvent is NewEvent for sending: an update event without a valid
+// update is an error (a permanent one: the row will not get better).
+func newEvent(a news.Alert) (Event, error) {
+	e := NewEvent(a)
+	if e.Type == news.EventMatchUpdated && e.Update == nil {
+		kind := "none"
+		if a.Delivery.Update != nil {
+			kind = fmt.Sprintf("%q", a.Delivery.Update.Kind)
+			if a.Delivery.Update.Kind == news.UpdateAlsoReported {
+				kind += " without a sighting"
+			}
+		}
+		return Event{}, fmt.Errorf("alert: %s delivery %q has no valid update (kind %s)", e.Type, e.ID, kind)
+	}
+	return e, nil
 }
 
 // jsonTime is t in UTC, or the zero time if JSON cannot hold it: a date a
@@ -131,9 +238,13 @@ func Formats() []string { return []string{"json", "slack", "discord", "teams", "
 // message with one embed) or "teams" (a Workflows message with one
 // Adaptive Card). All four are JSON. Format "template" needs the webhook's
 // template, so it renders through RenderFor; here it is an error, as are
-// unknown formats.
+// unknown formats. A match.updated event renders as a short message about
+// the change (see update.go); one without a valid update is an error.
 func Render(format string, a news.Alert) (body []byte, contentType string, err error) {
-	e := NewEvent(a)
+	e, err := newEvent(a)
+	if err != nil {
+		return nil, "", err
+	}
 	var v any
 	switch format {
 	case "json":
@@ -234,36 +345,18 @@ func slackMarkup() markup {
 }
 
 func slackMessage(e Event) slackPayload {
+	if e.Update != nil {
+		return slackUpdateMessage(e)
+	}
 	topic := oneLine(firstNonEmpty(e.Topic.Title, e.Topic.ID))
 	title := oneLine(firstNonEmpty(e.Item.Title, e.Item.Link, "(untitled)"))
 	source := oneLine(firstNonEmpty(e.Item.Source.Title, e.Item.Source.ID))
 
-	headline := "*" + escTruncate(title, slackTitleMax, slackEscape) + "*"
-	if link, ok := safeLink(e.Item.Link); ok {
-		headline = "*<" + slackURLReplacer.Replace(link) + "|" + escTruncate(title, slackTitleMax, slackEscape) + ">*"
-	}
 	blocks := []slackBlock{
-		{Type: "header", Text: &slackText{
-			// plain_text is not parsed for markup, so it is not escaped.
-			Type: "plain_text", Text: truncate("🔔 "+topic, slackHeaderMax), Emoji: true,
-		}},
-		{Type: "section", Text: ptr(mrkdwn(headline))},
+		slackHeader(topic),
+		{Type: "section", Text: ptr(mrkdwn("*" + slackLinked(title, e.Item.Link, slackTitleMax) + "*"))},
 	}
-
-	ctx := escTruncate(source, slackSourceMax, slackEscape)
-	if !e.Item.Published.IsZero() {
-		// <!date^...> renders in each reader's own time zone; the text after
-		// "|" is the fallback for clients that cannot.
-		p := e.Item.Published
-		date := fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>", p.Unix(), p.Format("2006-01-02 15:04 UTC"))
-		if ctx != "" {
-			ctx += " · "
-		}
-		ctx += date
-	}
-	if ctx != "" {
-		blocks = append(blocks, slackBlock{Type: "context", Elements: []slackText{mrkdwn(ctx)}})
-	}
+	blocks = append(blocks, slackContext(e)...)
 
 	if ps := excerpt(e, slackMarkup()); len(ps) > 0 {
 		// The leading ">" is mrkdwn's quote marker, deliberately unescaped.
@@ -287,6 +380,47 @@ func slackMessage(e Event) slackPayload {
 		Text:   escTruncate(fallback, slackTextMax, slackEscape),
 		Blocks: blocks,
 	}
+}
+
+// slackHeader is the message's first block: the topic.
+func slackHeader(topic string) slackBlock {
+	return slackBlock{Type: "header", Text: &slackText{
+		// plain_text is not parsed for markup, so it is not escaped.
+		Type: "plain_text", Text: truncate("🔔 "+topic, slackHeaderMax), Emoji: true,
+	}}
+}
+
+// slackLinked is text escaped and cut to limit, as a <url|text> link when
+// link is a safe one of at most slackURLMax units.
+func slackLinked(text, link string, limit int) string {
+	label := escTruncate(text, limit, slackEscape)
+	if l, ok := safeLink(link); ok {
+		if u := slackURLReplacer.Replace(l); width(u) <= slackURLMax {
+			return "<" + u + "|" + label + ">"
+		}
+	}
+	return label
+}
+
+// slackContext is the item's source and publication date, as a context
+// block (none when both are unknown).
+func slackContext(e Event) []slackBlock {
+	source := oneLine(firstNonEmpty(e.Item.Source.Title, e.Item.Source.ID))
+	ctx := escTruncate(source, slackSourceMax, slackEscape)
+	if !e.Item.Published.IsZero() {
+		// <!date^...> renders in each reader's own time zone; the text after
+		// "|" is the fallback for clients that cannot.
+		p := e.Item.Published
+		date := fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>", p.Unix(), p.Format("2006-01-02 15:04 UTC"))
+		if ctx != "" {
+			ctx += " · "
+		}
+		ctx += date
+	}
+	if ctx == "" {
+		return nil
+	}
+	return []slackBlock{{Type: "context", Elements: []slackText{mrkdwn(ctx)}}}
 }
 
 // ---- Discord -------------------------------------------------------------
@@ -355,45 +489,19 @@ func discordMarkup() markup {
 }
 
 func discordMessage(e Event) discordPayload {
+	if e.Update != nil {
+		return discordUpdateMessage(e)
+	}
 	topic := oneLine(firstNonEmpty(e.Topic.Title, e.Topic.ID))
 	title := oneLine(firstNonEmpty(e.Item.Title, e.Item.Link, "(untitled)"))
-	source := oneLine(firstNonEmpty(e.Item.Source.Title, e.Item.Source.ID))
 
-	em := discordEmbed{
-		// Embed titles do not render links or mentions: left unescaped.
-		Title: truncate(title, discordTitleMax),
-		Color: discordColor,
-	}
-	if link, ok := safeLink(e.Item.Link); ok && width(link) <= discordURLMax {
-		// Discord refuses the whole message if url is not a valid http(s)
-		// URL, so anything else is left out rather than risk a 400.
-		em.URL = link
-	}
-	if !e.Item.Published.IsZero() {
-		em.Timestamp = e.Item.Published.Format(time.RFC3339)
-	}
-	addField := func(name, value string, inline bool) {
-		if value == "" {
-			return // Discord rejects empty field values
-		}
-		em.Fields = append(em.Fields, discordField{
-			Name:   truncate(name, discordFieldNameMax),
-			Value:  escTruncate(value, discordFieldValueMax, discordEscape),
-			Inline: inline,
-		})
-	}
-	addField("Topic", topic, true)
-	addField("Source", source, true)
-	addField("Matched", oneLine(news.TermFieldsText(e.Matched)), false)
-	addField("Score", formatScore(e.Score), true)
+	em := discordItemEmbed(e, title)
+	em.addField("Matched", oneLine(news.TermFieldsText(e.Matched)), false)
+	em.addField("Score", formatScore(e.Score), true)
 	em.Footer = &discordFooter{Text: truncate("wirewatch · "+e.ID, discordFooterMax)}
 
 	// The description gets what the 6000-character embed total leaves.
-	used := width(em.Title) + width(em.Footer.Text)
-	for _, f := range em.Fields {
-		used += width(f.Name) + width(f.Value)
-	}
-	budget := min(discordDescriptionMax, discordEmbedTotalMax-used)
+	budget := em.descriptionBudget()
 	if ps := excerpt(e, discordMarkup()); len(ps) > 0 && budget > 1 {
 		em.Description, _ = render(ps, budget, discordMarkup())
 	}
@@ -406,6 +514,62 @@ func discordMessage(e Event) discordPayload {
 		// whatever the feed text says.
 		AllowedMentions: discordAllowedMentions{Parse: []string{}},
 	}
+}
+
+// discordItemEmbed is the embed of the item: its title, linked, its
+// publication time, and the Topic and Source fields.
+func discordItemEmbed(e Event, title string) discordEmbed {
+	em := discordEmbed{
+		// Embed titles do not render links or mentions: left unescaped.
+		Title: truncate(title, discordTitleMax),
+		Color: discordColor,
+	}
+	if link, ok := discordLink(e.Item.Link); ok {
+		em.URL = link
+	}
+	if !e.Item.Published.IsZero() {
+		em.Timestamp = e.Item.Published.Format(time.RFC3339)
+	}
+	em.addField("Topic", oneLine(firstNonEmpty(e.Topic.Title, e.Topic.ID)), true)
+	em.addField("Source", oneLine(firstNonEmpty(e.Item.Source.Title, e.Item.Source.ID)), true)
+	return em
+}
+
+// discordLink returns link if Discord accepts it as a URL. Discord refuses
+// the whole message if an embed url is not a valid http(s) URL, so
+// anything else is left out rather than risk a 400.
+func discordLink(link string) (string, bool) {
+	l, ok := safeLink(link)
+	if !ok || width(l) > discordURLMax {
+		return "", false
+	}
+	return l, true
+}
+
+// addField adds a field with value escaped and cut to Discord's limit;
+// an empty value, which Discord rejects, adds nothing.
+func (em *discordEmbed) addField(name, value string, inline bool) {
+	if value == "" {
+		return
+	}
+	em.Fields = append(em.Fields, discordField{
+		Name:   truncate(name, discordFieldNameMax),
+		Value:  escTruncate(value, discordFieldValueMax, discordEscape),
+		Inline: inline,
+	})
+}
+
+// descriptionBudget is what the 6000-unit embed total leaves for the
+// description, within the description's own limit.
+func (em *discordEmbed) descriptionBudget() int {
+	used := width(em.Title)
+	if em.Footer != nil {
+		used += width(em.Footer.Text)
+	}
+	for _, f := range em.Fields {
+		used += width(f.Name) + width(f.Value)
+	}
+	return min(discordDescriptionMax, discordEmbedTotalMax-used)
 }
 
 // ---- text helpers --------------------------------------------------------

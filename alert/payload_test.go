@@ -75,48 +75,107 @@ func spanOf(s, sub string) news.Span {
 	return news.Span{Start: i, End: i + len(sub)}
 }
 
+// goldenCorrected is the golden alert's story with its headline corrected:
+// the item carries the new title, the update both.
+func goldenCorrected() news.Alert {
+	a := goldenAlert()
+	prev := a.Entry.Item.Title
+	a.Entry.Item.Title = "UN report on Xinjiang: *grave* <abuses> & [detentions] 🌏"
+	a.Entry.PreviousTitle = prev
+	a.Delivery.ID = news.UpdateDeliveryID("xinjiang", a.Entry.Item.ID, "newsroom", "title:"+a.Entry.Item.Title)
+	a.Delivery.EventType = news.EventMatchUpdated
+	a.Delivery.CreatedAt = time.Date(2024, 5, 14, 9, 12, 0, 0, time.UTC)
+	a.Delivery.Update = &news.Update{Kind: news.UpdateCorrected, PreviousTitle: prev, Title: a.Entry.Item.Title}
+	return a
+}
+
+// goldenAlsoReported is the golden alert's story reported by another
+// outlet, whose text tries Slack, Discord and Teams markup.
+func goldenAlsoReported() news.Alert {
+	a := goldenAlert()
+	s := news.Sighting{
+		ItemID:      news.ItemID("bbc-world", "https://bbc.example/news/world-1"),
+		SourceID:    "bbc-world",
+		SourceTitle: "BBC News <World> & *more*",
+		Title:       "Xinjiang: UN says [abuses] _may_ be crimes @everyone <!here>",
+		Link:        "https://bbc.example/news/world-1?a=1&b=(2)|x",
+		SeenAt:      time.Date(2024, 5, 14, 8, 5, 30, 0, time.FixedZone("BST", 3600)),
+	}
+	a.Entry.AlsoReportedBy = []news.Sighting{s}
+	a.Delivery.ID = news.UpdateDeliveryID("xinjiang", a.Entry.Item.ID, "newsroom", "seen:"+s.ItemID)
+	a.Delivery.EventType = news.EventMatchUpdated
+	a.Delivery.CreatedAt = time.Date(2024, 5, 14, 7, 5, 31, 0, time.UTC)
+	a.Delivery.Update = &news.Update{Kind: news.UpdateAlsoReported, Sighting: &s}
+	return a
+}
+
+// goldenCases are the alerts with golden files: a new match (testdata/
+// FORMAT.golden) and an update of each kind (FORMAT.KIND.golden).
+func goldenCases() []struct {
+	name  string
+	alert news.Alert
+} {
+	return []struct {
+		name  string
+		alert news.Alert
+	}{
+		{"", goldenAlert()},
+		{news.UpdateCorrected, goldenCorrected()},
+		{news.UpdateAlsoReported, goldenAlsoReported()},
+	}
+}
+
 func TestRenderGolden(t *testing.T) {
-	for _, format := range Formats() {
-		t.Run(format, func(t *testing.T) {
-			body, ct, err := RenderFor(formatHook(format), goldenAlert())
-			if err != nil {
-				t.Fatal(err)
+	for _, gc := range goldenCases() {
+		for _, format := range Formats() {
+			name := format
+			if gc.name != "" {
+				name += "." + gc.name
 			}
-			if ct != "application/json" {
-				t.Errorf("content type = %q", ct)
-			}
-			if !json.Valid(body) {
-				t.Fatalf("body is not JSON: %s", body)
-			}
-			// Golden files hold the indented form so diffs are readable;
-			// the body itself is compact, which is checked too. A
-			// template's body is the desk's own layout: kept byte for byte.
-			var pretty bytes.Buffer
-			if format == "template" {
-				pretty.Write(body)
-			} else {
-				if err := json.Compact(new(bytes.Buffer), body); err != nil || bytes.ContainsAny(body, "\n\t") {
-					t.Errorf("body is not compact JSON: %s", body)
-				}
-				if err := json.Indent(&pretty, body, "", "  "); err != nil {
-					t.Fatal(err)
-				}
-				pretty.WriteByte('\n')
-			}
-			path := filepath.Join("testdata", format+".golden")
-			if *update {
-				if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./alert/ -run Golden -update to create it)", err)
-			}
-			if !bytes.Equal(pretty.Bytes(), want) {
-				t.Errorf("%s differs from golden:\n got: %s\nwant: %s", format, pretty.Bytes(), want)
-			}
-		})
+			t.Run(name, func(t *testing.T) { checkGolden(t, format, name, gc.alert) })
+		}
+	}
+}
+
+func checkGolden(t *testing.T, format, name string, a news.Alert) {
+	t.Helper()
+	body, ct, err := RenderFor(formatHook(format), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct != "application/json" {
+		t.Errorf("content type = %q", ct)
+	}
+	if !json.Valid(body) {
+		t.Fatalf("body is not JSON: %s", body)
+	}
+	// Golden files hold the indented form so diffs are readable;
+	// the body itself is compact, which is checked too. A
+	// template's body is the desk's own layout: kept byte for byte.
+	var pretty bytes.Buffer
+	if format == "template" {
+		pretty.Write(body)
+	} else {
+		if err := json.Compact(new(bytes.Buffer), body); err != nil || bytes.ContainsAny(body, "\n\t") {
+			t.Errorf("body is not compact JSON: %s", body)
+		}
+		if err := json.Indent(&pretty, body, "", "  "); err != nil {
+			t.Fatal(err)
+		}
+		pretty.WriteByte('\n')
+	}
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./alert/ -run Golden -update to create it)", err)
+	}
+	if !bytes.Equal(pretty.Bytes(), want) {
+		t.Errorf("%s differs from golden:\n got: %s\nwant: %s", name, pretty.Bytes(), want)
 	}
 }
 

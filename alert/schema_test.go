@@ -75,6 +75,18 @@ func schemaAlerts() map[string]news.Alert {
 		a.Entry.Match.Marks = append(a.Entry.Match.Marks, sp(at+len("🌏 "), at+len("🌏 Uyghurs")))
 	}
 	out["many marks"] = a
+
+	out["corrected"] = goldenCorrected()
+	out["also reported"] = goldenAlsoReported()
+	for name, a := range hostileUpdates() {
+		out["hostile "+name] = a
+	}
+	a = goldenCorrected()
+	a.Delivery.Update.PreviousTitle, a.Delivery.Update.Title = "", strings.Repeat("🌏", 3000)
+	out["huge correction"] = a
+	a = goldenAlsoReported()
+	a.Delivery.Update.Sighting = &news.Sighting{Title: strings.Repeat("\xff x", 2000), SeenAt: time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)}
+	out["empty sighting"] = a
 	return out
 }
 
@@ -114,6 +126,10 @@ func TestEventSchemaRejectsBrokenEvents(t *testing.T) {
 		{"negative mark", func(m map[string]any) { m["marks"] = []any{[]any{-1, 2}} }},
 		{"snippet too long", func(m map[string]any) { m["snippet"] = strings.Repeat("x", 1001) }},
 		{"topic as string", func(m map[string]any) { m["topic"] = "xinjiang" }},
+		{"created with an update", func(m map[string]any) {
+			m["update"] = map[string]any{"kind": "corrected", "previous_title": "a", "title": "b"}
+		}},
+		{"updated without an update", func(m map[string]any) { m["type"] = "match.updated" }},
 	} {
 		var m map[string]any
 		if err := json.Unmarshal(good, &m); err != nil {
@@ -125,12 +141,53 @@ func TestEventSchemaRejectsBrokenEvents(t *testing.T) {
 			t.Errorf("%s: broken event validates: %s", tc.name, body)
 		}
 	}
+
+	// Broken updates, starting from a valid event of each kind.
+	corrected, _, err := Render("json", goldenCorrected())
+	if err != nil {
+		t.Fatal(err)
+	}
+	also, _, err := Render("json", goldenAlsoReported())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		body   []byte
+		mutate func(u map[string]any)
+	}{
+		{"unknown kind", corrected, func(u map[string]any) { u["kind"] = "retracted" }},
+		{"no kind", corrected, func(u map[string]any) { delete(u, "kind") }},
+		{"correction without title", corrected, func(u map[string]any) { delete(u, "title") }},
+		{"correction without previous title", corrected, func(u map[string]any) { delete(u, "previous_title") }},
+		{"correction with a sighting", corrected, func(u map[string]any) { u["also_reported_by"] = map[string]any{} }},
+		{"previous title too long", corrected, func(u map[string]any) { u["previous_title"] = strings.Repeat("x", 1001) }},
+		{"sighting missing", also, func(u map[string]any) { delete(u, "also_reported_by") }},
+		{"sighting with titles", also, func(u map[string]any) { u["title"] = "x" }},
+		{"sighting as corrected", also, func(u map[string]any) { u["kind"] = "corrected" }},
+		{"sighting without source", also, func(u map[string]any) { delete(u["also_reported_by"].(map[string]any), "source") }},
+		{"sighting seen_at not a date", also, func(u map[string]any) { u["also_reported_by"].(map[string]any)["seen_at"] = "soon" }},
+		{"sighting title too long", also, func(u map[string]any) {
+			u["also_reported_by"].(map[string]any)["title"] = strings.Repeat("x", 1001)
+		}},
+	} {
+		var m map[string]any
+		if err := json.Unmarshal(tc.body, &m); err != nil {
+			t.Fatal(err)
+		}
+		tc.mutate(m["update"].(map[string]any))
+		body, _ := json.Marshal(m)
+		if err := validate(t, s, body); err == nil {
+			t.Errorf("%s: broken event validates: %s", tc.name, body)
+		}
+	}
 }
 
-// TestEventSchemaDocumentsEveryField walks a rendered event and the schema
-// side by side: every member the event has is a documented property, and
-// every property the schema lists is one the event has, so the two cannot
-// drift apart when a field is added to either.
+// TestEventSchemaDocumentsEveryField walks rendered events (a new match
+// and an update of each kind) and the schema side by side: every member an
+// event has is a documented property, and every property the schema lists
+// is one some event has, so the two cannot drift apart when a field is
+// added to either.
 func TestEventSchemaDocumentsEveryField(t *testing.T) {
 	var schema map[string]any
 	if err := json.Unmarshal(EventSchema, &schema); err != nil {
@@ -139,36 +196,16 @@ func TestEventSchemaDocumentsEveryField(t *testing.T) {
 	if schema["$schema"] != "https://json-schema.org/draft/2020-12/schema" {
 		t.Errorf("$schema = %v, want draft 2020-12", schema["$schema"])
 	}
-	body, _, err := Render("json", goldenAlert())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var event any
-	if err := json.Unmarshal(body, &event); err != nil {
-		t.Fatal(err)
-	}
+	seen := map[string]bool{}
 	var walk func(path string, v any, s map[string]any)
 	walk = func(path string, v any, s map[string]any) {
+		seen[path] = true
 		if d, _ := s["description"].(string); strings.TrimSpace(d) == "" && path != "" {
 			t.Errorf("%s: no description", path)
 		}
 		switch v := v.(type) {
 		case map[string]any:
 			props, _ := s["properties"].(map[string]any)
-			var keys []string
-			for k := range props {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			req := fmt.Sprint(s["required"])
-			for _, k := range keys {
-				if _, ok := v[k]; !ok {
-					t.Errorf("%s.%s: in the schema, not in the event", path, k)
-				}
-				if !strings.Contains(req, k) {
-					t.Errorf("%s.%s: not required (every member is always sent)", path, k)
-				}
-			}
 			for k, sub := range v {
 				ps, ok := props[k].(map[string]any)
 				if !ok {
@@ -185,7 +222,54 @@ func TestEventSchemaDocumentsEveryField(t *testing.T) {
 			}
 		}
 	}
-	walk("", event, schema)
+	for _, gc := range goldenCases() {
+		body, _, err := Render("json", gc.alert)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var event any
+		if err := json.Unmarshal(body, &event); err != nil {
+			t.Fatal(err)
+		}
+		walk("", event, schema)
+	}
+
+	// Every property is sent by some event, and required always or in the
+	// case it belongs to (then, or a oneOf branch): a receiver can rely
+	// on every member the schema names for its case.
+	var check func(path string, s map[string]any)
+	check = func(path string, s map[string]any) {
+		props, _ := s["properties"].(map[string]any)
+		req := fmt.Sprint(s["required"])
+		if then, ok := s["then"].(map[string]any); ok {
+			req += fmt.Sprint(then["required"])
+		}
+		if branches, ok := s["oneOf"].([]any); ok {
+			for _, b := range branches {
+				req += fmt.Sprint(b.(map[string]any)["required"])
+			}
+		}
+		var keys []string
+		for k := range props {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			p := path + "." + k
+			if !seen[p] {
+				t.Errorf("%s: in the schema, in no rendered event", p)
+			}
+			if !strings.Contains(req, k) {
+				t.Errorf("%s: not required (every member is always sent in its case)", p)
+			}
+			ps := props[k].(map[string]any)
+			check(p, ps)
+			if items, ok := ps["items"].(map[string]any); ok {
+				check(p+"[]", items)
+			}
+		}
+	}
+	check("", schema)
 }
 
 // maps returns m with key set to v if m lacks it.

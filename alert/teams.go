@@ -155,37 +155,18 @@ func teamsBlockStart(s string) string {
 var teamsURLReplacer = strings.NewReplacer(" ", "%20", "(", "%28", ")", "%29", "<", "%3C", ">", "%3E")
 
 func teamsMessage(e Event) teamsPayload {
+	if e.Update != nil {
+		return teamsUpdateMessage(e)
+	}
 	topic := oneLine(firstNonEmpty(e.Topic.Title, e.Topic.ID))
 	title := oneLine(firstNonEmpty(e.Item.Title, e.Item.Link, "(untitled)"))
-	source := oneLine(firstNonEmpty(e.Item.Source.Title, e.Item.Source.ID))
-	link, linked := safeLink(e.Item.Link)
-	if width(link) > teamsURLMax {
-		linked = false
-	}
+	link, linked := teamsLink(e.Item.Link)
 
-	body := []teamsElement{{
-		Type: "TextBlock", Text: "🔔 " + teamsBlockStart(escTruncate(topic, teamsTopicMax, teamsEscape)),
-		Weight: "Bolder", Color: "Accent", Wrap: true,
-	}}
-	headline := teamsBlockStart(escTruncate(title, teamsTitleMax, teamsEscape))
-	if linked {
-		headline = "[" + escTruncate(title, teamsTitleMax, teamsEscape) + "](" + teamsURLReplacer.Replace(link) + ")"
+	body := []teamsElement{
+		teamsTopic(topic),
+		{Type: "TextBlock", Text: teamsLinked(title, link, teamsTitleMax), Size: "Large", Weight: "Bolder", Wrap: true},
 	}
-	body = append(body, teamsElement{Type: "TextBlock", Text: headline, Size: "Large", Weight: "Bolder", Wrap: true})
-
-	ctx := teamsBlockStart(escTruncate(source, teamsContextMax, teamsEscape))
-	if p := e.Item.Published; !p.IsZero() {
-		// DATE() and TIME() render in each reader's own locale and time
-		// zone; they take exactly this RFC 3339 form.
-		ts := p.UTC().Format("2006-01-02T15:04:05Z")
-		if ctx != "" {
-			ctx += " · "
-		}
-		ctx += "{{DATE(" + ts + ", SHORT)}} {{TIME(" + ts + ")}}"
-	}
-	if ctx != "" {
-		body = append(body, teamsElement{Type: "TextBlock", Text: ctx, Size: "Small", IsSubtle: true, Spacing: "None", Wrap: true})
-	}
+	body = append(body, teamsContext(e)...)
 
 	if ps := excerpt(e, teamsMarkup()); len(ps) > 0 {
 		snip, _ := render(ps, teamsExcerptMax, teamsMarkup())
@@ -199,21 +180,76 @@ func teamsMessage(e Event) teamsPayload {
 	facts = append(facts, teamsFact{Title: "Score", Value: formatScore(e.Score)})
 	body = append(body, teamsElement{Type: "FactSet", Facts: facts})
 
-	card := teamsCard{
-		Schema:  "http://adaptivecards.io/schemas/adaptive-card.json",
-		Type:    "AdaptiveCard",
-		Version: "1.4",
-		Body:    body,
-		MSTeams: teamsWidth{Width: "Full"},
-	}
+	var actions []teamsAction
 	if linked {
-		card.Actions = []teamsAction{{Type: "Action.OpenUrl", Title: "Open article", URL: link}}
+		actions = []teamsAction{{Type: "Action.OpenUrl", Title: "Open article", URL: link}}
 	}
+	return teamsCardMessage(body, actions)
+}
+
+// teamsLink returns link if a card may link to it: a safe http(s) URL of
+// reasonable length.
+func teamsLink(link string) (string, bool) {
+	l, ok := safeLink(link)
+	if !ok || width(l) > teamsURLMax {
+		return "", false
+	}
+	return l, true
+}
+
+// teamsLinked is text escaped and cut to limit, as a [text](url) link
+// when link is non-empty (a teamsLink result), else guarded against
+// reading as a list.
+func teamsLinked(text, link string, limit int) string {
+	if link == "" {
+		return teamsBlockStart(escTruncate(text, limit, teamsEscape))
+	}
+	return "[" + escTruncate(text, limit, teamsEscape) + "](" + teamsURLReplacer.Replace(link) + ")"
+}
+
+// teamsTopic is the card's first block: the topic.
+func teamsTopic(topic string) teamsElement {
+	return teamsElement{
+		Type: "TextBlock", Text: "🔔 " + teamsBlockStart(escTruncate(topic, teamsTopicMax, teamsEscape)),
+		Weight: "Bolder", Color: "Accent", Wrap: true,
+	}
+}
+
+// teamsContext is the item's source and publication date as a small
+// TextBlock (none when both are unknown).
+func teamsContext(e Event) []teamsElement {
+	source := oneLine(firstNonEmpty(e.Item.Source.Title, e.Item.Source.ID))
+	ctx := teamsBlockStart(escTruncate(source, teamsContextMax, teamsEscape))
+	if p := e.Item.Published; !p.IsZero() {
+		// DATE() and TIME() render in each reader's own locale and time
+		// zone; they take exactly this RFC 3339 form.
+		ts := p.UTC().Format("2006-01-02T15:04:05Z")
+		if ctx != "" {
+			ctx += " · "
+		}
+		ctx += "{{DATE(" + ts + ", SHORT)}} {{TIME(" + ts + ")}}"
+	}
+	if ctx == "" {
+		return nil
+	}
+	return []teamsElement{{Type: "TextBlock", Text: ctx, Size: "Small", IsSubtle: true, Spacing: "None", Wrap: true}}
+}
+
+// teamsCardMessage wraps a card's body and actions in the message Teams
+// Workflows expects.
+func teamsCardMessage(body []teamsElement, actions []teamsAction) teamsPayload {
 	return teamsPayload{
 		Type: "message",
 		Attachments: []teamsAttachment{{
 			ContentType: "application/vnd.microsoft.card.adaptive",
-			Content:     card,
+			Content: teamsCard{
+				Schema:  "http://adaptivecards.io/schemas/adaptive-card.json",
+				Type:    "AdaptiveCard",
+				Version: "1.4",
+				Body:    body,
+				Actions: actions,
+				MSTeams: teamsWidth{Width: "Full"},
+			},
 		}},
 	}
 }

@@ -17,7 +17,7 @@ import (
 // Template is a Go text/template (https://pkg.go.dev/text/template)
 // executed with the alert's Event, the same data the "json" format sends:
 //
-//	.Type                 event type, "match.created"
+//	.Type                 event type, "match.created" or "match.updated"
 //	.ID                   delivery id (= webhook-id header), stable across retries
 //	.Timestamp            match time (time.Time, UTC): {{.Timestamp.Format "2006-01-02 15:04"}}
 //	.Topic.ID .Topic.Title
@@ -29,6 +29,20 @@ import (
 //	.Score                float64
 //	.Snippet              plain-text excerpt around the strongest hit
 //	.Marks                [][2]int: byte ranges of .Snippet that matched
+//	.Update               nil for match.created; for match.updated what changed:
+//	  .Update.Kind            "corrected" or "also_reported"
+//	  .Update.PreviousTitle   corrected: the headline before, .Update.Title after
+//	                          (.Item.Title is the new one too)
+//	  .Update.AlsoReportedBy  also_reported: the other report (.Item stays the
+//	                          story first alerted), with .ItemID .Title .Link
+//	                          .SeenAt .Source.ID .Source.Title
+//
+// Test .Update before using its fields, as a template renders every
+// event: {{with .Update}}{{if eq .Kind "corrected"}}…{{end}}{{end}}.
+// ParseTemplate runs a template on a new match and on one update of each
+// kind, so a misspelt field inside such a block is caught as well. A
+// template may render nothing for an update, but then the webhook must
+// not opt in to updates: an empty body fails the delivery.
 //
 // Besides the built-in functions, templates have:
 //
@@ -62,6 +76,9 @@ const (
 // errTemplateOutput ends an execution whose output outgrew the cap.
 var errTemplateOutput = fmt.Errorf("rendered body exceeds %d bytes", maxTemplateOutput)
 
+// errEmptyBody is a template that rendered nothing (or only whitespace).
+var errEmptyBody = errors.New("the body is empty")
+
 // ParseTemplate checks a webhook template as config validation should: it
 // must parse, pass the guards above, and execute against a sample event
 // (so a misspelt field such as .Item.Titel is caught now, not at the first
@@ -71,8 +88,18 @@ func ParseTemplate(text string) error {
 	if err != nil {
 		return err
 	}
-	if _, _, err := executeTemplate(t, NewEvent(sampleAlert())); err != nil {
-		return err
+	for i, a := range sampleAlerts() {
+		_, _, err := executeTemplate(t, NewEvent(a))
+		switch {
+		case err == nil:
+		case i == 0:
+			return err
+		case errors.Is(err, errEmptyBody):
+			// Only webhooks with updates: true get updates; a template
+			// that is silent on them suits the others.
+		default:
+			return fmt.Errorf("%w (on a %q update)", err, a.Delivery.Update.Kind)
+		}
 	}
 	return nil
 }
@@ -104,7 +131,7 @@ func executeTemplate(t *template.Template, e Event) ([]byte, string, error) {
 	}
 	body := w.buf.Bytes()
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, "", errors.New("alert: execute template: the body is empty")
+		return nil, "", fmt.Errorf("alert: execute template: %w", errEmptyBody)
 	}
 	if json.Valid(body) {
 		return body, "application/json", nil
@@ -279,7 +306,11 @@ func (r *renderer) render(a news.Alert) ([]byte, string, error) {
 	if r.err != nil {
 		return nil, "", r.err
 	}
-	return executeTemplate(r.tmpl, NewEvent(a))
+	e, err := newEvent(a)
+	if err != nil {
+		return nil, "", err
+	}
+	return executeTemplate(r.tmpl, e)
 }
 
 // RenderFor builds the request body of an alert for a webhook: its format,
@@ -289,8 +320,38 @@ func RenderFor(w news.Webhook, a news.Alert) (body []byte, contentType string, e
 	return newRenderer(w).render(a)
 }
 
-// sampleAlert is the event templates are checked against: every field
-// set, with a highlight, so any field a template names exists.
+// sampleAlerts are the events templates are checked against: a new
+// match, a correction and a new sighting of it.
+func sampleAlerts() []news.Alert {
+	created := sampleAlert()
+	corrected := created
+	corrected.Delivery.EventType = news.EventMatchUpdated
+	corrected.Delivery.ID = news.UpdateDeliveryID("example-topic", created.Entry.Item.ID, "example-webhook", "title")
+	corrected.Delivery.CreatedAt = created.Delivery.CreatedAt.Add(time.Hour)
+	corrected.Delivery.Update = &news.Update{
+		Kind:          news.UpdateCorrected,
+		PreviousTitle: created.Entry.Item.Title,
+		Title:         "UN report on Xinjiang: camps",
+	}
+	corrected.Entry.Item.Title = corrected.Delivery.Update.Title
+	corrected.Entry.PreviousTitle = created.Entry.Item.Title
+
+	also := created
+	sighting := news.Sighting{
+		ItemID: news.ItemID("other-wire", "story-9"), SourceID: "other-wire", SourceTitle: "Other Wire",
+		Title: "Xinjiang camps: UN report", Link: "https://example.org/story-9",
+		SeenAt: created.Delivery.CreatedAt.Add(2 * time.Hour),
+	}
+	also.Delivery.EventType = news.EventMatchUpdated
+	also.Delivery.ID = news.UpdateDeliveryID("example-topic", created.Entry.Item.ID, "example-webhook", "seen:"+sighting.ItemID)
+	also.Delivery.CreatedAt = sighting.SeenAt
+	also.Delivery.Update = &news.Update{Kind: news.UpdateAlsoReported, Sighting: &sighting}
+	also.Entry.AlsoReportedBy = []news.Sighting{sighting}
+	return []news.Alert{created, corrected, also}
+}
+
+// sampleAlert is the new-match event templates are checked against: every
+// field set, with a highlight, so any field a template names exists.
 func sampleAlert() news.Alert {
 	at := time.Date(2024, 5, 14, 7, 45, 0, 0, time.UTC)
 	snippet := "…the UN human rights office says Uyghurs held in camps…"

@@ -25,6 +25,13 @@ const goldenTemplate = `{
   "why": [{{range $i, $m := .Matched}}{{if $i}}, {{end}}{{json (printf "%s in %s" $m.Term (join $m.Fields "+"))}}{{end}}],
   "snippet": {{json (mark . "**" "**")}},
   "marks": {{len .Marks}}, "score": {{printf "%.2f" .Score}}
+{{- with .Update}},
+  "update": {{json .Kind}}, "change": {{if eq .Kind "corrected" -}}
+  {{json (printf "Correction: “%s” → “%s”" .PreviousTitle .Title)}}
+  {{- else}}{{with .AlsoReportedBy -}}
+  {{json (printf "Also reported by %s (%s) at %s: [%s](%s)" .Source.Title .Source.ID (.SeenAt.Format "15:04") .Title .Link)}}, "other_item": {{json .ItemID}}
+  {{- end}}{{end}}
+{{- end}}
 }`
 
 // formatHook is a webhook of the format, with goldenTemplate for
@@ -46,6 +53,9 @@ func TestParseTemplate(t *testing.T) {
 		`{{with .Item}}{{.Title}} <{{.Link}}>{{end}}`,
 		`{{define "line"}}- {{.}}{{end}}{{range .MatchedTerms}}{{template "line" .}}{{end}}`,
 		`{{range $m := .Marks}}{{index $m 0}}{{end}}.`,
+		`{{with .Update}}{{.Kind}}{{with .AlsoReportedBy}} {{.Source.Title}} {{.SeenAt.Unix}}{{end}}{{end}}.`,
+		// Silent on updates: fine for a webhook without updates: true.
+		`{{if not .Update}}new: {{.Item.Title}}{{end}}`,
 	} {
 		if err := ParseTemplate(ok); err != nil {
 			t.Errorf("ParseTemplate(%q) = %v, want nil", ok, err)
@@ -58,6 +68,12 @@ func TestParseTemplate(t *testing.T) {
 		{"{{.Item.Titel}}", "can't evaluate field Titel"},
 		{"{{.Topic.Name}}", "can't evaluate field Name"},
 		{"{{.Item.Source.URL}}", "can't evaluate field URL"},
+		// .Update is nil on a new match: it has to be tested first.
+		{"{{.Update.Kind}}", "nil pointer"},
+		// Fields inside a guarded block are checked on the updates.
+		{"x{{with .Update}}{{.Knd}}{{end}}", `can't evaluate field Knd`},
+		{"x{{with .Update}}{{.AlsoReportedBy.Source.Name}}{{end}}", `on a "corrected" update`},
+		{"x{{with .Update}}{{with .AlsoReportedBy}}{{.Source.Name}}{{end}}{{end}}", `on a "also_reported" update`},
 		{"{{nosuchfunc .ID}}", `function "nosuchfunc" not defined`},
 		{"{{if false}}x{{end}}", "body is empty"},
 		{`{{template "missing" .}}`, `template "missing" not defined`},
@@ -118,6 +134,13 @@ func TestTemplateFuncs(t *testing.T) {
 	a.Entry.Match.Marks = nil
 	if got := render(`{{mark . "[" "]"}}`, a); strings.Contains(got, "[") {
 		t.Errorf("mark without marks = %q", got)
+	}
+	// json writes an update as the json format does, and nothing as null.
+	if got := render(`{{json .Update}}`, goldenAlert()); got != "null" {
+		t.Errorf("json .Update of a new match = %q", got)
+	}
+	if got, want := render(`{{json .Update}}`, goldenCorrected()), `{"kind":"corrected","previous_title":"UN report on Xinjiang: \"serious\" <abuses> & detentions 🌏","title":"UN report on Xinjiang: *grave* <abuses> & [detentions] 🌏"}`; got != want {
+		t.Errorf("json .Update = %s, want %s", got, want)
 	}
 }
 

@@ -19,7 +19,10 @@
 //
 // Every entry shows why it matched: the snippet with the matched parts
 // highlighted (<mark> wherever the format carries HTML), and the matched
-// terms with the fields they were found in and the score.
+// terms with the fields they were found in and the score. It also shows
+// what became of the story since: a corrected headline ("Updated —
+// previously titled …") and the other outlets that reported it ("Also
+// reported by: …"), which are not entries of their own.
 //
 // The handler serves only /feeds/..., /topics/... and the index at /. The
 // health check (/healthz) belongs to the application, which mounts it on
@@ -282,24 +285,28 @@ func whyLine(e news.Entry) string {
 	return line
 }
 
-// plainDescription is the item's summary (else the match snippet) followed
-// by the why-line, as plain text: no highlighting, since the formats that
-// carry it (RSS description, JSON Feed summary) have no markup to show it.
+// plainDescription is the item's summary (else the match snippet), then
+// the story's notes (a corrected headline, other outlets reporting it),
+// then the why-line, as plain text: no highlighting, since the formats
+// that carry it (RSS description, JSON Feed summary) have no markup to
+// show it.
 func plainDescription(e news.Entry) string {
 	text := strings.TrimSpace(clean(e.Item.Summary))
 	if text == "" {
 		text = segmentsText(highlight(e.Match.Snippet, e.Match.Marks))
 	}
+	tail := strings.Join(append(storyNotes(e), whyLine(e)), "\n")
 	if text == "" {
-		return whyLine(e)
+		return tail
 	}
-	return text + "\n\n" + whyLine(e)
+	return text + "\n\n" + tail
 }
 
 // contentHTML is the entry as HTML: the summary, the snippet with the
-// matched parts in <mark>, the matched terms with the fields they were
-// found in and the score, and the source. Every piece of it is third-party
-// text, so every piece is escaped; the only markup is ours.
+// matched parts in <mark>, the story's notes (a corrected headline, other
+// outlets reporting it), the matched terms with the fields they were found
+// in and the score, and the source. Every piece of it is third-party text,
+// so every piece is escaped; the only markup is ours.
 func contentHTML(e news.Entry) string {
 	var b strings.Builder
 	summary := strings.TrimSpace(clean(e.Item.Summary))
@@ -319,6 +326,7 @@ func contentHTML(e news.Entry) string {
 		}
 		b.WriteString("<blockquote><p>" + segmentsHTML(segs) + "</p></blockquote>\n")
 	}
+	b.WriteString(storyNotesHTML(e))
 	if ts := explain(e.Match); len(ts) > 0 {
 		b.WriteString("<p>Matched: " + explainHTML(ts) + " · score " + scoreText(e.Match.Score) + "</p>\n")
 	}

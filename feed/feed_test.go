@@ -38,8 +38,8 @@ func testTopic() news.Topic {
 const hostile = `<script>alert("x")</script> & <img src=x onerror=alert(1)> ]]> ` + "\x00\x0b\xff" + ` end`
 
 // testEntries is a fixed set of entries, newest first, covering: a full
-// item, a hostile one, and a minimal one with times in a non-UTC zone and
-// sub-second precision.
+// item, a hostile one, a minimal one with times in a non-UTC zone and
+// sub-second precision, and a corrected story other outlets reported too.
 func testEntries() []news.Entry {
 	base := time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
 	berlin := time.FixedZone("CET", 3600)
@@ -114,6 +114,42 @@ func testEntries() []news.Entry {
 				Score:     0.5,
 				MatchedAt: base.Add(-25 * time.Hour).In(berlin).Add(987),
 			},
+		},
+		storyEntry(base.Add(-30 * time.Hour)),
+	}
+}
+
+// storyEntry is a story whose headline was corrected and which three
+// other outlets reported (one of them twice, one with a link no browser
+// should follow and no source title).
+func storyEntry(at time.Time) news.Entry {
+	const summary = "The UN human rights office says abuses against Uyghurs may amount to crimes against humanity."
+	return news.Entry{
+		Item: news.Item{
+			ID:        news.ItemID("wire-two", "k4"),
+			SourceID:  "wire-two",
+			Title:     "UN: Xinjiang abuses may be crimes against humanity",
+			Link:      "https://wire-two.example/story/4",
+			Summary:   summary,
+			Published: at,
+			Updated:   at.Add(2 * time.Hour),
+		},
+		Match: news.Match{
+			TopicID:   "uyghur-rights",
+			Terms:     []string{"human rights", "uyghur*"},
+			Hits:      []news.Hit{{Term: "human rights", Field: "summary"}, {Term: "uyghur*", Field: "summary"}},
+			Snippet:   summary,
+			Marks:     []news.Span{spanOf(summary, "human rights"), spanOf(summary, "Uyghurs")},
+			Score:     1.5,
+			MatchedAt: at.Add(time.Minute),
+		},
+		SourceTitle:   "Wire Two",
+		PreviousTitle: `UN: Xinjiang abuses "could be" <crimes>`,
+		AlsoReportedBy: []news.Sighting{
+			{ItemID: news.ItemID("bbc", "1"), SourceID: "bbc", SourceTitle: "BBC News", Title: "UN says Xinjiang abuses may be crimes", Link: "https://bbc.example/news/1?a=1&b=2", SeenAt: at.Add(10 * time.Minute)},
+			{ItemID: news.ItemID("guardian", "2"), SourceID: "guardian", SourceTitle: "The Guardian & Observer", Title: `"Crimes against humanity" in Xinjiang`, Link: "https://guardian.example/world/2", SeenAt: at.Add(20 * time.Minute)},
+			{ItemID: news.ItemID("bbc", "3"), SourceID: "bbc", SourceTitle: "BBC News", Title: "Follow-up", Link: "https://bbc.example/news/3", SeenAt: at.Add(30 * time.Minute)},
+			{ItemID: news.ItemID("local", "4"), SourceID: "local-paper", Title: "Local view", Link: "javascript:alert(1)", SeenAt: at.Add(40 * time.Minute)},
 		},
 	}
 }

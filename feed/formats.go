@@ -169,6 +169,10 @@ type jsonExtension struct {
 	// it without parsing content_html.
 	Snippet string   `json:"snippet,omitempty"`
 	Marks   [][2]int `json:"marks,omitempty"`
+	// PreviousTitle is the headline before its latest correction.
+	PreviousTitle string `json:"previous_title,omitempty"`
+	// AlsoReportedBy lists later sightings of the story, oldest first.
+	AlsoReportedBy []jsonSighting `json:"also_reported_by,omitempty"`
 }
 
 // buildJSON builds the JSON Feed 1.1 document for a topic.
@@ -192,16 +196,18 @@ func buildJSON(topic news.Topic, entries []news.Entry, opts Options) *jsonFeed {
 		out.Items[i] = &jsonItem{
 			JSONItem: it,
 			Wirewatch: &jsonExtension{
-				TopicID:      clean(topic.ID),
-				ItemID:       clean(e.Item.ID),
-				SourceID:     clean(e.Item.SourceID),
-				SourceTitle:  strings.TrimSpace(clean(e.SourceTitle)),
-				MatchedTerms: terms(e),
-				Matched:      explain(e.Match),
-				MatchedAt:    stamp(e.Match.MatchedAt),
-				Score:        finite(e.Match.Score),
-				Snippet:      snippet,
-				Marks:        marks,
+				TopicID:        clean(topic.ID),
+				ItemID:         clean(e.Item.ID),
+				SourceID:       clean(e.Item.SourceID),
+				SourceTitle:    strings.TrimSpace(clean(e.SourceTitle)),
+				MatchedTerms:   terms(e),
+				Matched:        explain(e.Match),
+				MatchedAt:      stamp(e.Match.MatchedAt),
+				Score:          finite(e.Match.Score),
+				Snippet:        snippet,
+				Marks:          marks,
+				PreviousTitle:  previousTitle(e),
+				AlsoReportedBy: jsonSightings(e),
 			},
 		}
 	}

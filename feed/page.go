@@ -46,6 +46,12 @@ type pageItem struct {
 	Snippet  []news.Run
 	Matched  []news.TermFields
 	Score    string
+	// PreviousTitle is the headline before its latest correction.
+	PreviousTitle string
+	// Also are the outlets that also reported the story (at most
+	// maxSightingsShown), AlsoMore how many more did.
+	Also     []sighting
+	AlsoMore int
 }
 
 type pageTopic struct {
@@ -164,10 +170,16 @@ mark{background:var(--mark);color:inherit;padding:0 .1em;border-radius:2px}
 <li>
 <h3>{{if .Link}}<a href="{{.Link}}">{{.Title}}</a>{{else}}{{.Title}}{{end}}</h3>
 <p class="meta"><span class="src">{{.Source}}</span>{{if .Time}} · <time datetime="{{.Time}}">{{.TimeText}}</time>{{end}}</p>
+{{- if .PreviousTitle}}
+<p class="meta">Updated — previously titled “{{.PreviousTitle}}”</p>
+{{- end}}
 {{- if .Snippet}}
 <p class="snip">{{range .Snippet}}{{if .Mark}}<mark>{{.Text}}</mark>{{else}}{{.Text}}{{end}}{{end}}</p>
 {{- end}}
 <p class="why">{{if .Matched}}Matched: {{range $i, $m := .Matched}}{{if $i}}, {{end}}<strong>{{$m.Term}}</strong>{{if $m.Fields}} ({{range $j, $f := $m.Fields}}{{if $j}}, {{end}}{{$f}}{{end}}){{end}}{{end}} · {{end}}<span class="score">score {{.Score}}</span></p>
+{{- if .Also}}
+<p class="why">Also reported by: {{range $i, $s := .Also}}{{if $i}}, {{end}}{{if $s.Link}}<a href="{{$s.Link}}"{{with $s.Title}} title="{{.}}"{{end}}>{{$s.Name}}</a>{{else}}{{$s.Name}}{{end}}{{end}}{{with .AlsoMore}} and {{.}} more{{end}}</p>
+{{- end}}
 </li>
 {{- end}}
 </ol>
@@ -282,11 +294,14 @@ func definition(t news.Topic, full bool) []pageDef {
 	return defs
 }
 
-// webLink is the item's link when a browser may be sent there: an absolute
-// http(s) URL. Unlike itemLink there is no wirewatch fallback, since no
-// page serves one.
-func webLink(e news.Entry) string {
-	u, err := url.Parse(e.Item.Link)
+// webLink is the item's link when a browser may be sent there (webURL).
+// Unlike itemLink there is no wirewatch fallback, since no page serves one.
+func webLink(e news.Entry) string { return webURL(e.Item.Link) }
+
+// webURL is link when a browser may be sent there: an absolute http(s)
+// URL; else "".
+func webURL(link string) string {
+	u, err := url.Parse(link)
 	if err != nil || !u.IsAbs() || u.Host == "" ||
 		(!strings.EqualFold(u.Scheme, "http") && !strings.EqualFold(u.Scheme, "https")) {
 		return ""
@@ -302,13 +317,15 @@ func pageItems(entries []news.Entry) []pageItem {
 			t = changedAt(e)
 		}
 		it := pageItem{
-			Title:   itemTitle(e),
-			Link:    webLink(e),
-			Source:  sourceName(e),
-			Snippet: highlight(e.Match.Snippet, e.Match.Marks),
-			Matched: explain(e.Match),
-			Score:   scoreText(e.Match.Score),
+			Title:         itemTitle(e),
+			Link:          webLink(e),
+			Source:        sourceName(e),
+			Snippet:       highlight(e.Match.Snippet, e.Match.Marks),
+			Matched:       explain(e.Match),
+			Score:         scoreText(e.Match.Score),
+			PreviousTitle: previousTitle(e),
 		}
+		it.Also, it.AlsoMore = alsoReported(e)
 		if !t.IsZero() {
 			it.Time = t.Format(time.RFC3339)
 			it.TimeText = t.Format("2 Jan 2006, 15:04 UTC")
