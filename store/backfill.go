@@ -31,12 +31,15 @@ func (s *SQLite) TopicFingerprint(ctx context.Context, topicID string) (string, 
 //   - each of matches is upserted. A new row is a baseline match (whatever
 //     its Baseline field says): backfilled matches fill the topic feed but
 //     are never alerted, so no deliveries are created. A zero MatchedAt
-//     becomes now. A row that exists already gets the new terms, hits,
-//     score, snippet and marks but keeps its Baseline flag and MatchedAt, so
-//     an alerted match stays what it was and the feed order does not churn.
+//     becomes now; a new row keeps the match's DuplicateOf. A row that
+//     exists already gets the new terms, hits, score, snippet and marks but
+//     keeps its Baseline flag, MatchedAt and DuplicateOf, so an alerted
+//     match stays what it was and the feed order does not churn.
 //   - the topic's matches of items in rematched (the ids that were
 //     re-evaluated) that are not among matches are deleted, unless they have
-//     deliveries: a match that was alerted keeps its history. Matches of
+//     deliveries: a match that was alerted keeps its history. Duplicates of
+//     a deleted match are no longer duplicates (DuplicateOf cleared), so
+//     they show in the feed rather than behind a missing entry. Matches of
 //     items outside rematched, and of other topics, are left alone.
 //   - fingerprint is stored for the topic, with backfilled_at = now.
 //
@@ -77,11 +80,12 @@ func backfill(ctx context.Context, tx *sql.Tx, topicID, fingerprint string, rema
 	}
 
 	if len(matches) > 0 {
-		// On conflict, baseline and matched_at are deliberately not set.
-		// item_published is refreshed only for form: items never change.
+		// On conflict, baseline, matched_at and duplicate_of are
+		// deliberately not set. item_published is refreshed only for form:
+		// corrections never change it.
 		ups, err := tx.PrepareContext(ctx, `INSERT INTO matches (topic_id, item_id,
-				item_published, terms, hits, score, snippet, marks, matched_at, baseline)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE)
+				item_published, terms, hits, score, snippet, marks, matched_at, baseline, duplicate_of)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE, $10)
 			ON CONFLICT (topic_id, item_id) DO UPDATE SET
 				item_published = excluded.item_published, terms = excluded.terms,
 				hits = excluded.hits, score = excluded.score, snippet = excluded.snippet,
@@ -104,8 +108,11 @@ func backfill(ctx context.Context, tx *sql.Tx, topicID, fingerprint string, rema
 			if matchedAt.IsZero() {
 				matchedAt = now
 			}
+			if m.DuplicateOf == m.ItemID {
+				return fmt.Errorf("match of item %q duplicates itself", m.ItemID)
+			}
 			if _, err := ups.ExecContext(ctx, topicID, m.ItemID, pub, enc.terms, enc.hits,
-				scoreOf(m.Score), m.Snippet, enc.marks, msOf(matchedAt)); err != nil {
+				scoreOf(m.Score), m.Snippet, enc.marks, msOf(matchedAt), nullIfEmpty(m.DuplicateOf)); err != nil {
 				return fmt.Errorf("match of item %q: %w", m.ItemID, err)
 			}
 		}
@@ -135,6 +142,11 @@ func backfill(ctx context.Context, tx *sql.Tx, topicID, fingerprint string, rema
 			return fmt.Errorf("delete stale matches: %w", err)
 		}
 	}
+	if len(gone) > 0 {
+		if err := promoteOrphans(ctx, tx, topicID); err != nil {
+			return err
+		}
+	}
 
 	if _, err := tx.ExecContext(ctx, `INSERT INTO topics (id, fingerprint, backfilled_at)
 		VALUES ($1, $2, $3)
@@ -142,6 +154,18 @@ func backfill(ctx context.Context, tx *sql.Tx, topicID, fingerprint string, rema
 			fingerprint = excluded.fingerprint, backfilled_at = excluded.backfilled_at`,
 		topicID, fingerprint, msOf(now)); err != nil {
 		return fmt.Errorf("save fingerprint: %w", err)
+	}
+	return nil
+}
+
+// promoteOrphans makes the topic's duplicates whose first sighting is no
+// longer matched (a backfill deleted it) stand on their own again: else
+// they would be hidden from the feed behind an entry that is not there.
+func promoteOrphans(ctx context.Context, tx *sql.Tx, topicID string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE matches SET duplicate_of = NULL
+		WHERE topic_id = $1 AND duplicate_of IS NOT NULL AND NOT EXISTS (SELECT 1 FROM matches f
+			WHERE f.topic_id = matches.topic_id AND f.item_id = matches.duplicate_of)`, topicID); err != nil {
+		return fmt.Errorf("promote duplicates of deleted matches: %w", err)
 	}
 	return nil
 }

@@ -39,6 +39,9 @@ type contractStore interface {
 	Backfill(ctx context.Context, topicID, fingerprint string, rematched []string, matches []news.Match, now time.Time) error
 	PruneTopics(ctx context.Context, keep []string) (int, error)
 	Stats(ctx context.Context) (Stats, error)
+	FindStory(ctx context.Context, topicID, canonicalURL, titleKey string, since time.Time) (string, bool, error)
+	ItemTitles(ctx context.Context, ids []string) (map[string]string, error)
+	AlertedTopics(ctx context.Context, itemIDs []string) (map[string][]string, error)
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -141,6 +144,7 @@ func testStoreContract(t *testing.T, b backend) {
 	ctx := context.Background()
 	testTopicStateContract(t, b)
 	testOutboxContract(t, b)
+	testStoryContract(t, b)
 
 	t.Run("Ping", func(t *testing.T) {
 		if err := b.open(t).Ping(ctx); err != nil {

@@ -14,6 +14,10 @@ type migration struct {
 	version int
 	name    string
 	stmts   []string
+	// after, when set, runs in the migration's transaction once stmts have:
+	// for data that only Go can compute (it calls the current code, so a
+	// database migrated later gets the later code's result).
+	after func(ctx context.Context, tx *sql.Tx) error
 }
 
 // sqliteMigrations is the SQLite schema. The column types (TEXT, BIGINT,
@@ -152,6 +156,77 @@ var sqliteMigrations = []migration{
 				ORDER BY d.finished_at DESC NULLS LAST, d.id DESC LIMIT 1), '')
 		FROM (SELECT DISTINCT webhook_id FROM deliveries) w`,
 	}},
+	{version: 4, name: "story keys, corrections, duplicates, update events", stmts: []string{
+		// The story keys of an item (news.CanonicalURL of its link,
+		// news.TitleKey of its title), computed in Go on insert and on
+		// correction. NULL when the function gives "": such an item never
+		// merges with another on that key.
+		`ALTER TABLE items ADD COLUMN canonical_url TEXT`,
+		`ALTER TABLE items ADD COLUMN title_key TEXT`,
+		// The title before the item's latest correction ('' when none).
+		`ALTER TABLE items ADD COLUMN previous_title TEXT NOT NULL DEFAULT ''`,
+		// FindStory looks up the few items of a story by either key, then
+		// their matches by primary key; id makes the lookup covering.
+		`CREATE INDEX items_canonical_url ON items (canonical_url, id) WHERE canonical_url IS NOT NULL`,
+		`CREATE INDEX items_title_key ON items (title_key, id) WHERE title_key IS NOT NULL`,
+		// The first sighting a match duplicates (NULL: not a duplicate).
+		`ALTER TABLE matches ADD COLUMN duplicate_of TEXT REFERENCES items (id)`,
+		// "Also reported by" of a page of entries: a topic's duplicates of
+		// given items, oldest first, without touching the table. Only
+		// duplicates are in it.
+		`CREATE INDEX matches_duplicates ON matches (topic_id, duplicate_of, matched_at, item_id)
+			WHERE duplicate_of IS NOT NULL`,
+		// AlertedTopics asks by item across topics; the primary key starts
+		// with the topic.
+		`CREATE INDEX matches_item ON matches (item_id, topic_id)`,
+		// A match.updated event's news.Update, JSON (NULL for match.created).
+		`ALTER TABLE deliveries ADD COLUMN update_json TEXT`,
+	}, after: fillStoryKeys},
+}
+
+// fillStoryKeys computes the story keys of the items stored before
+// migration 4, a page at a time so that memory stays bounded however many
+// there are.
+func fillStoryKeys(ctx context.Context, tx *sql.Tx) error {
+	type row struct{ id, title, link string }
+	const page = 1000
+	upd, err := tx.PrepareContext(ctx, `UPDATE items SET canonical_url = $2, title_key = $3 WHERE id = $1`)
+	if err != nil {
+		return err
+	}
+	defer upd.Close()
+	after := ""
+	for {
+		var rows []row
+		err := func() error {
+			rs, err := tx.QueryContext(ctx, `SELECT id, title, link FROM items WHERE id > $1 ORDER BY id LIMIT $2`, after, page)
+			if err != nil {
+				return err
+			}
+			defer rs.Close()
+			for rs.Next() {
+				var r row
+				if err := rs.Scan(&r.id, &r.title, &r.link); err != nil {
+					return err
+				}
+				rows = append(rows, r)
+			}
+			return rs.Err()
+		}()
+		if err != nil {
+			return fmt.Errorf("read items: %w", err)
+		}
+		for _, r := range rows {
+			canon, key := storyKeys(r.title, r.link)
+			if _, err := upd.ExecContext(ctx, r.id, canon, key); err != nil {
+				return fmt.Errorf("item %q: %w", r.id, err)
+			}
+		}
+		if len(rows) < page {
+			return nil
+		}
+		after = rows[len(rows)-1].id
+	}
 }
 
 // migrate brings db up to the last of ms. Each migration runs in its own
@@ -210,6 +285,11 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration) (err error) {
 	}
 	for _, stmt := range m.stmts {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	if m.after != nil {
+		if err := m.after(ctx, tx); err != nil {
 			return err
 		}
 	}

@@ -23,11 +23,14 @@ import (
 // several workers can send one webhook's deliveries side by side; the lease
 // still gives each row to one claimer only.
 //
-// The returned Alert has Delivery, Topic.ID and Entry (item, match, source
-// title) filled; Topic's other fields are left to the caller's config. The
-// lease keeps concurrent claimers off the row until it expires; MarkRetry and
-// the final Mark* calls end it. The claim also records now as the start of
-// the attempt (see MarkRetry).
+// The returned Alert has Delivery (with its Update, for match.updated),
+// Topic.ID and Entry (item, match, source title, previous title) filled;
+// Topic's other fields are left to the caller's config, and
+// Entry.AlsoReportedBy is not loaded (an also_reported update carries its
+// sighting). The entry is the delivery's item: for an also_reported update,
+// the story's first sighting. The lease keeps concurrent claimers off the
+// row until it expires; MarkRetry and the final Mark* calls end it. The
+// claim also records now as the start of the attempt (see MarkRetry).
 func (s *SQLite) ClaimNext(ctx context.Context, webhookID string, ordered bool, now time.Time, lease time.Duration) (news.Alert, bool, error) {
 	if lease <= 0 {
 		return news.Alert{}, false, fmt.Errorf("store: claim delivery for webhook %q: lease %v is not positive", webhookID, lease)
@@ -68,8 +71,11 @@ const (
 	claimOrderedSQL   = claimSet + queueHead + claimEnd
 	claimUnorderedSQL = claimSet + queueFirstClaimable + claimEnd
 
-	// loadAlertSQL reads a claimed delivery ($1) with its entry.
-	loadAlertSQL = `SELECT ` + deliveryColumns + `, ` + itemColumns + `, ` + matchColumns + `, ` + sourceTitleExpr + `
+	// loadAlertSQL reads a claimed delivery ($1) with its entry. The entry
+	// is the delivery's item: for an also_reported update, the first
+	// sighting (the new one is in the update).
+	loadAlertSQL = `SELECT ` + deliveryColumns + `, ` + itemColumns + `, ` + matchColumns + `, ` + sourceTitleExpr + `,
+			i.previous_title
 		FROM deliveries d
 		JOIN items i ON i.id = d.item_id
 		JOIN matches m ON m.topic_id = d.topic_id AND m.item_id = d.item_id
@@ -95,13 +101,15 @@ const (
 )
 
 // hotStmts are the statements every delivery runs (a claim, a load, a mark
-// and a health update), prepared once: SQLite spends longer parsing them
-// than running them. database/sql keeps one prepared copy per pooled
-// connection, and Tx.StmtContext reuses the copy of the transaction's.
+// and a health update) and every feed request (a page and its sightings),
+// prepared once: SQLite spends longer parsing them than running them.
+// database/sql keeps one prepared copy per pooled connection, and
+// Tx.StmtContext reuses the copy of the transaction's.
 type hotStmts struct {
 	claimOrdered, claimUnordered, loadAlert *sql.Stmt
 	markDelivered, markRetry, markFinal     *sql.Stmt
 	healthSuccess, healthFailure            *sql.Stmt
+	topicEntries, sightings                 *sql.Stmt
 }
 
 func prepareHot(ctx context.Context, db *sql.DB) (*hotStmts, error) {
@@ -113,6 +121,7 @@ func prepareHot(ctx context.Context, db *sql.DB) (*hotStmts, error) {
 		{&h.claimOrdered, claimOrderedSQL}, {&h.claimUnordered, claimUnorderedSQL}, {&h.loadAlert, loadAlertSQL},
 		{&h.markDelivered, markDeliveredSQL}, {&h.markRetry, markRetrySQL}, {&h.markFinal, markFinalSQL},
 		{&h.healthSuccess, healthSuccessSQL}, {&h.healthFailure, healthFailureSQL},
+		{&h.topicEntries, topicEntriesSQL}, {&h.sightings, sightingsSQL(sightingsBatch)},
 	} {
 		st, err := db.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -126,7 +135,7 @@ func prepareHot(ctx context.Context, db *sql.DB) (*hotStmts, error) {
 func (h *hotStmts) close() error {
 	var errs []error
 	for _, st := range []*sql.Stmt{h.claimOrdered, h.claimUnordered, h.loadAlert,
-		h.markDelivered, h.markRetry, h.markFinal, h.healthSuccess, h.healthFailure} {
+		h.markDelivered, h.markRetry, h.markFinal, h.healthSuccess, h.healthFailure, h.topicEntries, h.sightings} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -155,11 +164,13 @@ func (s *SQLite) claimNext(ctx context.Context, tx *sql.Tx, webhookID string, or
 		a  news.Alert
 	)
 	dest := append(append(dr.dest(), ir.dest()...), mr.dest()...)
-	err = tx.StmtContext(ctx, s.hot.loadAlert).QueryRowContext(ctx, id).Scan(append(dest, &a.Entry.SourceTitle)...)
+	err = tx.StmtContext(ctx, s.hot.loadAlert).QueryRowContext(ctx, id).Scan(append(dest, &a.Entry.SourceTitle, &a.Entry.PreviousTitle)...)
 	if err != nil {
 		return news.Alert{}, false, fmt.Errorf("load delivery %q: %w", id, err)
 	}
-	a.Delivery = dr.delivery()
+	if a.Delivery, err = dr.delivery(); err != nil {
+		return news.Alert{}, false, err
+	}
 	a.Topic.ID = a.Delivery.TopicID
 	if a.Entry.Item, err = ir.item(); err != nil {
 		return news.Alert{}, false, err
@@ -448,7 +459,11 @@ func (s *SQLite) Deliveries(ctx context.Context, f DeliveryFilter) ([]news.Deliv
 		if err := rows.Scan(dr.dest()...); err != nil {
 			return nil, fmt.Errorf("store: deliveries: %w", err)
 		}
-		out = append(out, dr.delivery())
+		d, err := dr.delivery()
+		if err != nil {
+			return nil, fmt.Errorf("store: deliveries: %w", err)
+		}
+		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: deliveries: %w", err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"wirewatch/news"
 )
@@ -99,17 +100,37 @@ func collectSeen(ctx context.Context, db *sql.DB, chunk []string, args []any, se
 }
 
 // SavePoll persists one poll in one transaction: the source state is
-// upserted; each item is inserted unless its ID is already stored; matches
-// and deliveries are inserted only for items this call inserted, so a
-// repeated or concurrent save of the same items never creates a second match
-// or delivery (primary-key conflicts are ignored as a second guard). It
-// returns the number of deliveries inserted.
+// upserted; each item is inserted unless its ID is already stored; each
+// corrected item that is stored is updated; matches and match.created
+// deliveries are inserted only for items this call inserted, so a repeated
+// or concurrent save of the same items never creates a second match or
+// delivery (primary-key conflicts are ignored as a second guard).
+// match.updated deliveries may concern any stored match. It returns the
+// number of deliveries inserted, of both kinds.
 //
-// An item with an empty SourceID takes the state's; an item of another
-// source, or a delivery without a match for its (topic, item) in p, is an
-// error and nothing is saved. A delivery with an empty ID gets
-// news.DeliveryID, an empty EventType news.EventMatchCreated, an empty Status
-// pending, and a zero CreatedAt the poll's time (State.LastPoll).
+// Corrected items (p.Corrected) get the new title, link, summary, content,
+// authors, categories, updated time and story keys; their ID, key, source,
+// published and fetch times stay. When the title changes, the old one is
+// kept as the previous title (Entry.PreviousTitle); when it does not, the
+// previous title stays what it was. An unknown corrected item is skipped.
+//
+// A match's DuplicateOf must name a stored item (or one of p.Items). A
+// match.created delivery for a duplicate match is skipped: a later sighting
+// of a story is never alerted on its own.
+//
+// A match.updated delivery must carry an Update of a known kind; it is
+// skipped when its (topic, item) has no match, stored or in p (the topic
+// may have been pruned meanwhile). An empty ID gets news.UpdateDeliveryID
+// with the change "corrected\x00<new title>" or
+// "also_reported\x00<sighting item id>", so a replayed poll adds nothing.
+//
+// An item (or corrected item) with an empty SourceID takes the state's; an
+// item of another source, a match.created delivery without a match for its
+// (topic, item) in p, or an update that is missing or not of its event, is
+// an error and nothing is saved. A delivery with an empty ID gets
+// news.DeliveryID (news.UpdateDeliveryID for updates), an empty EventType
+// news.EventMatchCreated, an empty Status pending, and a zero CreatedAt the
+// poll's time (State.LastPoll).
 func (s *SQLite) SavePoll(ctx context.Context, p news.PollResult) (newDeliveries int, err error) {
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		n, err := savePoll(ctx, tx, p)
@@ -124,138 +145,302 @@ func (s *SQLite) SavePoll(ctx context.Context, p news.PollResult) (newDeliveries
 
 type matchKey struct{ topic, item string }
 
-func savePoll(ctx context.Context, tx *sql.Tx, p news.PollResult) (int, error) {
-	src := p.State.SourceID
-	if err := upsertSource(ctx, tx, p.State); err != nil {
+// pollTx is one SavePoll in progress. Statements are prepared on first use
+// (most polls bring no matches, corrections or deliveries) and closed with
+// the transaction.
+type pollTx struct {
+	ctx context.Context
+	tx  *sql.Tx
+	src string
+	// fresh holds the published time of each item this call inserted;
+	// only these get matches and match.created deliveries.
+	fresh map[string]sql.NullInt64
+	// matched holds the matches this call inserted, and which of them are
+	// duplicates; known caches the existence of other matches.
+	matched map[matchKey]bool
+	known   map[matchKey]bool
+	stmts   map[string]*sql.Stmt
+}
+
+func (p *pollTx) stmt(query string) (*sql.Stmt, error) {
+	if st, ok := p.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := p.tx.PrepareContext(p.ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	p.stmts[query] = st
+	return st, nil
+}
+
+func (p *pollTx) close() {
+	for _, st := range p.stmts {
+		_ = st.Close() // the transaction's end closes them anyway
+	}
+}
+
+func savePoll(ctx context.Context, tx *sql.Tx, r news.PollResult) (int, error) {
+	p := &pollTx{ctx: ctx, tx: tx, src: r.State.SourceID,
+		fresh: make(map[string]sql.NullInt64, len(r.Items)), matched: map[matchKey]bool{},
+		known: map[matchKey]bool{}, stmts: map[string]*sql.Stmt{}}
+	defer p.close()
+	if err := upsertSource(ctx, tx, r.State); err != nil {
 		return 0, fmt.Errorf("source state: %w", err)
 	}
-
-	// published of each item this call inserts; only these get matches.
-	fresh := make(map[string]sql.NullInt64, len(p.Items))
-	if len(p.Items) > 0 {
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO items (id, source_id, item_key, title, link,
-				summary, content, authors, categories, published, updated, fetched_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-			ON CONFLICT (id) DO NOTHING`)
-		if err != nil {
+	for _, it := range r.Items {
+		if err := p.insertItem(it); err != nil {
 			return 0, err
 		}
-		defer ins.Close()
-		for _, it := range p.Items {
-			if it.ID == "" {
-				return 0, fmt.Errorf("item with key %q has no id", it.Key)
-			}
-			if it.SourceID == "" {
-				it.SourceID = src
-			}
-			if it.SourceID != src {
-				return 0, fmt.Errorf("item %q belongs to source %q", it.ID, it.SourceID)
-			}
-			authors, err := encodeStrings(it.Authors)
-			if err != nil {
-				return 0, fmt.Errorf("item %q authors: %w", it.ID, err)
-			}
-			categories, err := encodeStrings(it.Categories)
-			if err != nil {
-				return 0, fmt.Errorf("item %q categories: %w", it.ID, err)
-			}
-			res, err := ins.ExecContext(ctx, it.ID, it.SourceID, it.Key, it.Title, it.Link,
-				it.Summary, it.Content, authors, categories,
-				msOf(it.Published), msOf(it.Updated), msOf(it.FetchedAt))
-			if err != nil {
-				return 0, fmt.Errorf("item %q: %w", it.ID, err)
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return 0, fmt.Errorf("item %q: %w", it.ID, err)
-			} else if n > 0 {
-				fresh[it.ID] = msOf(it.Published)
-			}
-		}
 	}
-
-	// Statements are prepared on first use: most polls bring no matches.
-	var insMatch, insDelivery *sql.Stmt
-	matched := make(map[matchKey]bool)
-	for _, m := range p.Matches {
-		published, ok := fresh[m.ItemID]
-		if !ok {
-			continue // item stored before: its matches were saved with it
-		}
-		if m.TopicID == "" {
-			return 0, fmt.Errorf("match of item %q has no topic", m.ItemID)
-		}
-		enc, err := encodeMatch(m)
-		if err != nil {
+	for _, it := range r.Corrected {
+		if err := p.correctItem(it); err != nil {
 			return 0, err
 		}
-		if insMatch == nil {
-			if insMatch, err = tx.PrepareContext(ctx, `INSERT INTO matches (topic_id, item_id,
-					item_published, terms, hits, score, snippet, marks, matched_at, baseline)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-				ON CONFLICT (topic_id, item_id) DO NOTHING`); err != nil {
-				return 0, err
-			}
-			defer insMatch.Close()
-		}
-		if _, err := insMatch.ExecContext(ctx,
-			m.TopicID, m.ItemID, published, enc.terms, enc.hits, scoreOf(m.Score), m.Snippet,
-			enc.marks, msOf(m.MatchedAt), m.Baseline); err != nil {
-			return 0, fmt.Errorf("match %q/%q: %w", m.TopicID, m.ItemID, err)
-		}
-		matched[matchKey{m.TopicID, m.ItemID}] = true
 	}
-
+	for _, m := range r.Matches {
+		if err := p.insertMatch(m); err != nil {
+			return 0, err
+		}
+	}
 	inserted := 0
-	for _, d := range p.Deliveries {
-		if _, ok := fresh[d.ItemID]; !ok {
-			continue
+	for _, d := range r.Deliveries {
+		n, err := p.insertDelivery(d, r.State.LastPoll)
+		if err != nil {
+			return 0, err
 		}
-		if d.WebhookID == "" {
-			return 0, fmt.Errorf("delivery of %q/%q has no webhook", d.TopicID, d.ItemID)
+		inserted += n
+	}
+	return inserted, nil
+}
+
+// sourceOf checks that an item belongs to the polled source.
+func (p *pollTx) sourceOf(it *news.Item) error {
+	if it.ID == "" {
+		return fmt.Errorf("item with key %q has no id", it.Key)
+	}
+	if it.SourceID == "" {
+		it.SourceID = p.src
+	}
+	if it.SourceID != p.src {
+		return fmt.Errorf("item %q belongs to source %q", it.ID, it.SourceID)
+	}
+	return nil
+}
+
+func encodeItemLists(it news.Item) (authors, categories sql.NullString, err error) {
+	if authors, err = encodeStrings(it.Authors); err != nil {
+		return authors, categories, fmt.Errorf("item %q authors: %w", it.ID, err)
+	}
+	if categories, err = encodeStrings(it.Categories); err != nil {
+		return authors, categories, fmt.Errorf("item %q categories: %w", it.ID, err)
+	}
+	return authors, categories, nil
+}
+
+const insertItemSQL = `INSERT INTO items (id, source_id, item_key, title, link,
+		summary, content, authors, categories, published, updated, fetched_at,
+		canonical_url, title_key)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+	ON CONFLICT (id) DO NOTHING`
+
+func (p *pollTx) insertItem(it news.Item) error {
+	if err := p.sourceOf(&it); err != nil {
+		return err
+	}
+	authors, categories, err := encodeItemLists(it)
+	if err != nil {
+		return err
+	}
+	ins, err := p.stmt(insertItemSQL)
+	if err != nil {
+		return err
+	}
+	canon, key := storyKeys(it.Title, it.Link)
+	res, err := ins.ExecContext(p.ctx, it.ID, it.SourceID, it.Key, it.Title, it.Link,
+		it.Summary, it.Content, authors, categories,
+		msOf(it.Published), msOf(it.Updated), msOf(it.FetchedAt), canon, key)
+	if err != nil {
+		return fmt.Errorf("item %q: %w", it.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("item %q: %w", it.ID, err)
+	} else if n > 0 {
+		p.fresh[it.ID] = msOf(it.Published)
+	}
+	return nil
+}
+
+// correctItemSQL rewrites an item's text. Every right-hand side reads the
+// row as it was, so previous_title gets the old title when it changes.
+const correctItemSQL = `UPDATE items SET
+		previous_title = CASE WHEN title <> $2 THEN title ELSE previous_title END,
+		title = $2, link = $3, summary = $4, content = $5, authors = $6, categories = $7,
+		updated = $8, canonical_url = $9, title_key = $10
+	WHERE id = $1`
+
+func (p *pollTx) correctItem(it news.Item) error {
+	if err := p.sourceOf(&it); err != nil {
+		return fmt.Errorf("corrected %w", err)
+	}
+	authors, categories, err := encodeItemLists(it)
+	if err != nil {
+		return fmt.Errorf("corrected %w", err)
+	}
+	upd, err := p.stmt(correctItemSQL)
+	if err != nil {
+		return err
+	}
+	canon, key := storyKeys(it.Title, it.Link)
+	if _, err := upd.ExecContext(p.ctx, it.ID, it.Title, it.Link, it.Summary, it.Content,
+		authors, categories, msOf(it.Updated), canon, key); err != nil {
+		return fmt.Errorf("corrected item %q: %w", it.ID, err)
+	}
+	return nil
+}
+
+const insertMatchSQL = `INSERT INTO matches (topic_id, item_id,
+		item_published, terms, hits, score, snippet, marks, matched_at, baseline, duplicate_of)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+	ON CONFLICT (topic_id, item_id) DO NOTHING`
+
+func (p *pollTx) insertMatch(m news.Match) error {
+	published, ok := p.fresh[m.ItemID]
+	if !ok {
+		return nil // item stored before: its matches were saved with it
+	}
+	if m.TopicID == "" {
+		return fmt.Errorf("match of item %q has no topic", m.ItemID)
+	}
+	if m.DuplicateOf == m.ItemID {
+		return fmt.Errorf("match %q/%q duplicates itself", m.TopicID, m.ItemID)
+	}
+	enc, err := encodeMatch(m)
+	if err != nil {
+		return err
+	}
+	ins, err := p.stmt(insertMatchSQL)
+	if err != nil {
+		return err
+	}
+	if _, err := ins.ExecContext(p.ctx,
+		m.TopicID, m.ItemID, published, enc.terms, enc.hits, scoreOf(m.Score), m.Snippet,
+		enc.marks, msOf(m.MatchedAt), m.Baseline, nullIfEmpty(m.DuplicateOf)); err != nil {
+		return fmt.Errorf("match %q/%q: %w", m.TopicID, m.ItemID, err)
+	}
+	p.matched[matchKey{m.TopicID, m.ItemID}] = m.DuplicateOf != ""
+	return nil
+}
+
+// matchExists reports whether (topic, item) has a match, stored before or
+// by this call.
+func (p *pollTx) matchExists(k matchKey) (bool, error) {
+	if _, ok := p.matched[k]; ok {
+		return true, nil
+	}
+	if ok, seen := p.known[k]; seen {
+		return ok, nil
+	}
+	q, err := p.stmt(`SELECT COUNT(*) FROM matches WHERE topic_id = $1 AND item_id = $2`)
+	if err != nil {
+		return false, err
+	}
+	var n int
+	if err := q.QueryRowContext(p.ctx, k.topic, k.item).Scan(&n); err != nil {
+		return false, err
+	}
+	p.known[k] = n > 0
+	return n > 0, nil
+}
+
+// updateChange names what an update reports, for its delivery id: two
+// different corrections, or sightings, never share one.
+func updateChange(u news.Update) string {
+	if u.Kind == news.UpdateAlsoReported && u.Sighting != nil {
+		return u.Kind + "\x00" + u.Sighting.ItemID
+	}
+	return u.Kind + "\x00" + u.Title
+}
+
+const insertDeliverySQL = `INSERT INTO deliveries (id, webhook_id,
+		event_type, topic_id, item_id, status, attempts, next_attempt, last_error,
+		created_at, delivered_at, update_json)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+	ON CONFLICT (id) DO NOTHING`
+
+// insertDelivery inserts one outbox row, or skips it (see SavePoll), and
+// returns how many rows it added.
+func (p *pollTx) insertDelivery(d news.Delivery, pollTime time.Time) (int, error) {
+	if d.EventType == "" {
+		d.EventType = news.EventMatchCreated
+	}
+	updated := d.EventType == news.EventMatchUpdated
+	if _, ok := p.fresh[d.ItemID]; !ok && !updated {
+		return 0, nil // item stored before: its alerts were saved with it
+	}
+	if d.WebhookID == "" {
+		return 0, fmt.Errorf("delivery of %q/%q has no webhook", d.TopicID, d.ItemID)
+	}
+	k := matchKey{d.TopicID, d.ItemID}
+	if updated {
+		if d.Update == nil {
+			return 0, fmt.Errorf("%s delivery to %q for %q/%q has no update", d.EventType, d.WebhookID, d.TopicID, d.ItemID)
 		}
-		if !matched[matchKey{d.TopicID, d.ItemID}] {
+		if d.Update.Kind != news.UpdateCorrected && d.Update.Kind != news.UpdateAlsoReported {
+			return 0, fmt.Errorf("delivery to %q for %q/%q: unknown update kind %q", d.WebhookID, d.TopicID, d.ItemID, d.Update.Kind)
+		}
+		if ok, err := p.matchExists(k); err != nil {
+			return 0, fmt.Errorf("delivery to %q for %q/%q: %w", d.WebhookID, d.TopicID, d.ItemID, err)
+		} else if !ok {
+			return 0, nil
+		}
+		if d.ID == "" {
+			d.ID = news.UpdateDeliveryID(d.TopicID, d.ItemID, d.WebhookID, updateChange(*d.Update))
+		}
+	} else {
+		if d.Update != nil {
+			return 0, fmt.Errorf("%s delivery to %q for %q/%q carries an update", d.EventType, d.WebhookID, d.TopicID, d.ItemID)
+		}
+		duplicate, ok := p.matched[k]
+		if !ok {
 			// Alerting something that is not in any topic feed would be a
 			// caller bug; failing loudly beats a dangling outbox row.
 			return 0, fmt.Errorf("delivery to %q for %q/%q has no match", d.WebhookID, d.TopicID, d.ItemID)
 		}
-		if d.EventType == "" {
-			d.EventType = news.EventMatchCreated
+		if duplicate {
+			return 0, nil // one story, one alert: the first sighting's
 		}
 		if d.ID == "" {
 			d.ID = news.DeliveryID(d.EventType, d.TopicID, d.ItemID, d.WebhookID)
 		}
-		if d.Status == "" {
-			d.Status = news.DeliveryPending
-		}
-		if d.CreatedAt.IsZero() {
-			d.CreatedAt = p.State.LastPoll
-		}
-		created := msOf(d.CreatedAt)
-		if !created.Valid {
-			return 0, fmt.Errorf("delivery %q has no creation time", d.ID)
-		}
-		if insDelivery == nil {
-			var err error
-			if insDelivery, err = tx.PrepareContext(ctx, `INSERT INTO deliveries (id, webhook_id,
-					event_type, topic_id, item_id, status, attempts, next_attempt, last_error,
-					created_at, delivered_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-				ON CONFLICT (id) DO NOTHING`); err != nil {
-				return 0, err
-			}
-			defer insDelivery.Close()
-		}
-		res, err := insDelivery.ExecContext(ctx,
-			d.ID, d.WebhookID, d.EventType, d.TopicID, d.ItemID, string(d.Status), d.Attempts,
-			msOf(d.NextAttempt), d.LastError, created, msOf(d.DeliveredAt))
-		if err != nil {
-			return 0, fmt.Errorf("delivery %q: %w", d.ID, err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return 0, fmt.Errorf("delivery %q: %w", d.ID, err)
-		}
-		inserted += int(n)
 	}
-	return inserted, nil
+	if d.Status == "" {
+		d.Status = news.DeliveryPending
+	}
+	if d.CreatedAt.IsZero() {
+		d.CreatedAt = pollTime
+	}
+	created := msOf(d.CreatedAt)
+	if !created.Valid {
+		return 0, fmt.Errorf("delivery %q has no creation time", d.ID)
+	}
+	update, err := encodeUpdate(d.Update)
+	if err != nil {
+		return 0, fmt.Errorf("delivery %q update: %w", d.ID, err)
+	}
+	ins, err := p.stmt(insertDeliverySQL)
+	if err != nil {
+		return 0, err
+	}
+	res, err := ins.ExecContext(p.ctx,
+		d.ID, d.WebhookID, d.EventType, d.TopicID, d.ItemID, string(d.Status), d.Attempts,
+		msOf(d.NextAttempt), d.LastError, created, msOf(d.DeliveredAt), update)
+	if err != nil {
+		return 0, fmt.Errorf("delivery %q: %w", d.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delivery %q: %w", d.ID, err)
+	}
+	return int(n), nil
 }

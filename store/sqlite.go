@@ -21,7 +21,7 @@ type SQLite struct {
 	// and never surface SQLITE_BUSY however many goroutines write at once.
 	// busy_timeout remains as the guard against other processes.
 	writeSlot chan struct{}
-	// hot holds the prepared statements of the delivery path.
+	// hot holds the prepared statements of the delivery and feed paths.
 	hot *hotStmts
 	// now stamps a failed attempt that MarkRetry cannot date otherwise (a
 	// row marked without having been claimed); see MarkRetry.

@@ -205,11 +205,8 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 	ctx := context.Background()
 	s := openSQLiteAt(t, filepath.Join(t.TempDir(), "w.db"))
 	for name, q := range map[string]string{
-		"TopicEntries": `SELECT ` + itemColumns + `, ` + matchColumns + `, ` + sourceTitleExpr + `
-			FROM matches m JOIN items i ON i.id = m.item_id LEFT JOIN sources s ON s.id = i.source_id
-			WHERE m.topic_id = 't1'
-			ORDER BY m.item_published DESC NULLS LAST, m.matched_at DESC NULLS LAST, m.item_id LIMIT 50`,
-		"Deliveries": `SELECT ` + deliveryColumns + ` FROM deliveries d ORDER BY d.created_at DESC, d.id DESC LIMIT 100`,
+		"TopicEntries": strings.NewReplacer("$1", "'t1'", "$2", "50").Replace(topicEntriesSQL),
+		"Deliveries":   `SELECT ` + deliveryColumns + ` FROM deliveries d ORDER BY d.created_at DESC, d.id DESC LIMIT 100`,
 	} {
 		rows, err := s.db.QueryContext(ctx, `EXPLAIN QUERY PLAN `+q)
 		if err != nil {

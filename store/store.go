@@ -237,21 +237,23 @@ func (r *itemRow) item() (news.Item, error) {
 }
 
 // matchColumns and matchRow read a match selected with the alias m.
-const matchColumns = `m.topic_id, m.item_id, m.terms, m.hits, m.score, m.snippet, m.marks, m.matched_at, m.baseline`
+const matchColumns = `m.topic_id, m.item_id, m.terms, m.hits, m.score, m.snippet, m.marks, m.matched_at, m.baseline,
+	m.duplicate_of`
 
 type matchRow struct {
-	m          news.Match
-	terms      sql.NullString
-	hits       sql.NullString
-	score      sql.NullFloat64
-	marks      sql.NullString
-	matchedAt  sql.NullInt64
-	isBaseline bool
+	m           news.Match
+	terms       sql.NullString
+	hits        sql.NullString
+	score       sql.NullFloat64
+	marks       sql.NullString
+	matchedAt   sql.NullInt64
+	isBaseline  bool
+	duplicateOf sql.NullString
 }
 
 func (r *matchRow) dest() []any {
 	return []any{&r.m.TopicID, &r.m.ItemID, &r.terms, &r.hits, &r.score, &r.m.Snippet,
-		&r.marks, &r.matchedAt, &r.isBaseline}
+		&r.marks, &r.matchedAt, &r.isBaseline, &r.duplicateOf}
 }
 
 func (r *matchRow) match() (news.Match, error) {
@@ -269,29 +271,103 @@ func (r *matchRow) match() (news.Match, error) {
 	m.Score = scoreFrom(r.score)
 	m.MatchedAt = timeOf(r.matchedAt)
 	m.Baseline = r.isBaseline
+	m.DuplicateOf = r.duplicateOf.String
 	return m, nil
 }
 
 // deliveryColumns and deliveryRow read a delivery selected with the alias d.
 const deliveryColumns = `d.id, d.webhook_id, d.event_type, d.topic_id, d.item_id, d.status,
-	d.attempts, d.next_attempt, d.last_error, d.created_at, d.delivered_at`
+	d.attempts, d.next_attempt, d.last_error, d.created_at, d.delivered_at, d.update_json`
 
 type deliveryRow struct {
 	d                                   news.Delivery
 	status                              string
 	nextAttempt, createdAt, deliveredAt sql.NullInt64
+	update                              sql.NullString
 }
 
 func (r *deliveryRow) dest() []any {
 	return []any{&r.d.ID, &r.d.WebhookID, &r.d.EventType, &r.d.TopicID, &r.d.ItemID, &r.status,
-		&r.d.Attempts, &r.nextAttempt, &r.d.LastError, &r.createdAt, &r.deliveredAt}
+		&r.d.Attempts, &r.nextAttempt, &r.d.LastError, &r.createdAt, &r.deliveredAt, &r.update}
 }
 
-func (r *deliveryRow) delivery() news.Delivery {
+func (r *deliveryRow) delivery() (news.Delivery, error) {
 	d := r.d
 	d.Status = news.DeliveryStatus(r.status)
 	d.NextAttempt, d.CreatedAt, d.DeliveredAt = timeOf(r.nextAttempt), timeOf(r.createdAt), timeOf(r.deliveredAt)
-	return d
+	var err error
+	if d.Update, err = decodeUpdate(r.update); err != nil {
+		return news.Delivery{}, fmt.Errorf("delivery %q: %w", d.ID, err)
+	}
+	return d, nil
+}
+
+// updateJSON and sightingJSON are the stored shape of a news.Update (see
+// hitJSON for why they have their own tags). SeenAt is unix milliseconds,
+// absent for the zero time, as NULL is in columns.
+type updateJSON struct {
+	Kind          string        `json:"kind"`
+	PreviousTitle string        `json:"previous_title,omitempty"`
+	Title         string        `json:"title,omitempty"`
+	Sighting      *sightingJSON `json:"sighting,omitempty"`
+}
+
+type sightingJSON struct {
+	ItemID      string `json:"item_id"`
+	SourceID    string `json:"source_id"`
+	SourceTitle string `json:"source_title,omitempty"`
+	Title       string `json:"title,omitempty"`
+	Link        string `json:"link,omitempty"`
+	SeenAt      *int64 `json:"seen_at,omitempty"`
+}
+
+func encodeUpdate(u *news.Update) (sql.NullString, error) {
+	if u == nil {
+		return sql.NullString{}, nil
+	}
+	out := updateJSON{Kind: u.Kind, PreviousTitle: u.PreviousTitle, Title: u.Title}
+	if sg := u.Sighting; sg != nil {
+		out.Sighting = &sightingJSON{ItemID: sg.ItemID, SourceID: sg.SourceID, SourceTitle: sg.SourceTitle,
+			Title: sg.Title, Link: sg.Link}
+		if seen := msOf(sg.SeenAt); seen.Valid {
+			out.Sighting.SeenAt = &seen.Int64
+		}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return sql.NullString{}, err
+	}
+	return sql.NullString{String: string(b), Valid: true}, nil
+}
+
+func decodeUpdate(v sql.NullString) (*news.Update, error) {
+	if !v.Valid {
+		return nil, nil
+	}
+	var in updateJSON
+	if err := json.Unmarshal([]byte(v.String), &in); err != nil {
+		return nil, fmt.Errorf("decode update: %w", err)
+	}
+	u := &news.Update{Kind: in.Kind, PreviousTitle: in.PreviousTitle, Title: in.Title}
+	if sg := in.Sighting; sg != nil {
+		u.Sighting = &news.Sighting{ItemID: sg.ItemID, SourceID: sg.SourceID, SourceTitle: sg.SourceTitle,
+			Title: sg.Title, Link: sg.Link}
+		if sg.SeenAt != nil {
+			u.Sighting.SeenAt = time.UnixMilli(*sg.SeenAt).UTC()
+		}
+	}
+	return u, nil
+}
+
+// storyKeys are an item's story keys as stored: news.CanonicalURL of its
+// link and news.TitleKey of its title, NULL when empty, so that items
+// without a usable key never compare equal on it.
+func storyKeys(title, link string) (canonicalURL, titleKey sql.NullString) {
+	return nullIfEmpty(news.CanonicalURL(link)), nullIfEmpty(news.TitleKey(title))
+}
+
+func nullIfEmpty(s string) sql.NullString {
+	return sql.NullString{String: s, Valid: s != ""}
 }
 
 // sourceTitleExpr is the title shown for an item's source: the remembered

@@ -1,0 +1,146 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// findStorySQL builds FindStory's query: $1 is the topic, then the since
+// bound (when given) and the keys (those given). items drives the join
+// (CROSS JOIN fixes that order in SQLite; elsewhere it is a plain join):
+// the keys pick a handful of items through their indexes, and each is
+// checked against the topic's matches by primary key, instead of walking
+// every match of the topic.
+func findStorySQL(withSince, withURL, withTitle bool) string {
+	n := 1
+	param := func() string { n++; return fmt.Sprintf("$%d", n) }
+	since := ""
+	if withSince {
+		since = ` AND m.matched_at >= ` + param()
+	}
+	var keys []string
+	if withURL {
+		keys = append(keys, `i.canonical_url = `+param())
+	}
+	if withTitle {
+		keys = append(keys, `i.title_key = `+param())
+	}
+	return `SELECT m.item_id FROM items i CROSS JOIN matches m
+		WHERE (` + strings.Join(keys, ` OR `) + `)
+			AND m.topic_id = $1 AND m.item_id = i.id AND m.duplicate_of IS NULL` + since + `
+		ORDER BY m.matched_at NULLS FIRST, m.item_id
+		LIMIT 1`
+}
+
+// FindStory returns the item id of the first sighting of a story for a
+// topic: a match of topicID that is not itself a duplicate, matched at or
+// after since, whose item has the same canonical URL (when canonicalURL is
+// non-empty) or the same title key (when titleKey is non-empty). The
+// earliest such match wins (by MatchedAt, then item id). ok=false when
+// none. Baseline matches count: a story first seen in a source's backlog
+// was seen all the same. A zero since means no lower bound. The keys are
+// compared as given; callers pass news.CanonicalURL and news.TitleKey of
+// the new item, which is what the store keeps for every item.
+func (s *SQLite) FindStory(ctx context.Context, topicID, canonicalURL, titleKey string, since time.Time) (firstItemID string, ok bool, err error) {
+	if canonicalURL == "" && titleKey == "" {
+		return "", false, nil
+	}
+	q := findStorySQL(!since.IsZero(), canonicalURL != "", titleKey != "")
+	args := []any{topicID}
+	if !since.IsZero() {
+		args = append(args, since.UnixMilli())
+	}
+	if canonicalURL != "" {
+		args = append(args, canonicalURL)
+	}
+	if titleKey != "" {
+		args = append(args, titleKey)
+	}
+	err = s.db.QueryRowContext(ctx, q, args...).Scan(&firstItemID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("store: find story for topic %q: %w", topicID, err)
+	}
+	return firstItemID, true, nil
+}
+
+// ItemTitles returns the stored title of each id that exists (missing ids
+// are absent from the map), for announcing a correction with the title it
+// replaces.
+func (s *SQLite) ItemTitles(ctx context.Context, ids []string) (map[string]string, error) {
+	out := make(map[string]string, len(ids))
+	err := inChunks(ctx, s.db, ids, `SELECT id, title FROM items WHERE id IN (%s)`, func(rows *sql.Rows) error {
+		var id, title string
+		if err := rows.Scan(&id, &title); err != nil {
+			return err
+		}
+		out[id] = title
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: item titles: %w", err)
+	}
+	return out, nil
+}
+
+// AlertedTopics returns, per item id, the topics whose match of that item
+// was alerted (not baseline, not a duplicate) — those whose subscribers may
+// get a correction. Topics are sorted; an item without such a match is
+// absent from the map. Whether a webhook actually had a delivery is not
+// asked: a webhook added since would still want the correction of a story
+// its topic alerted.
+func (s *SQLite) AlertedTopics(ctx context.Context, itemIDs []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	err := inChunks(ctx, s.db, itemIDs, `SELECT item_id, topic_id FROM matches
+		WHERE item_id IN (%s) AND NOT baseline AND duplicate_of IS NULL`, func(rows *sql.Rows) error {
+		var item, topic string
+		if err := rows.Scan(&item, &topic); err != nil {
+			return err
+		}
+		out[item] = append(out[item], topic)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: alerted topics: %w", err)
+	}
+	for _, topics := range out {
+		slices.Sort(topics)
+	}
+	return out, nil
+}
+
+// inChunks runs query (with one %s for the IN list of ids, parameters $1...)
+// once per unseenChunk ids and hands every row to scan.
+func inChunks(ctx context.Context, db *sql.DB, ids []string, query string, scan func(*sql.Rows) error) error {
+	for start := 0; start < len(ids); start += unseenChunk {
+		chunk := ids[start:min(start+unseenChunk, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		err := func() error {
+			rows, err := db.QueryContext(ctx, fmt.Sprintf(query, placeholders(1, len(chunk))), args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				if err := scan(rows); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
