@@ -141,6 +141,16 @@ func near(a, b []ospan, dist int32) bool {
 // is true of the item; exclude terms and min_score are checked apart.
 func (d *doc) holds(ct *ctopic) bool { return d.run(ct.prog) }
 
+// anyExcluded reports whether some exclude term of the topic is present.
+func (d *doc) anyExcluded(ct *ctopic) bool {
+	for _, t := range ct.exclude {
+		if d.termFields(t) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // excluded returns the topic's exclude terms present in the item.
 func (d *doc) excluded(ct *ctopic) []*term {
 	var out []*term

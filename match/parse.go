@@ -149,6 +149,10 @@ type term struct {
 	alts []alt
 	// weight scales the term's contribution to the score.
 	weight float64
+	// ord numbers the distinct texts of the topic's terms, so that a
+	// report can tell two terms of the same text apart from others
+	// without comparing strings.
+	ord int32
 }
 
 // alt is one pattern a term is satisfied by.

@@ -67,29 +67,68 @@ func (ix *Index) Match(item news.Item, now time.Time) []news.Match {
 	}
 	d := ix.scan(&item)
 	defer ix.release(d)
-	var out []news.Match
+	// Decide every candidate first, reading only the packed topic meta
+	// and the flat program, then report the few that hold: the matches
+	// and their terms, hits and marks are then carved from a handful of
+	// allocations rather than a few per match.
+	held := d.held[:0]
 	for _, ti := range d.cands {
-		ct := ix.topics[ti]
-		if !ct.topic.AppliesTo(item.SourceID) || !d.holds(ct) || len(d.excluded(ct)) > 0 {
+		m := &ix.meta[ti]
+		if m.sources && !ix.topics[ti].topic.AppliesTo(item.SourceID) || !d.run(m.prog) ||
+			m.exclude && d.anyExcluded(ix.topics[ti]) {
 			continue
 		}
+		held = append(held, ti)
+	}
+	d.held = held
+	if len(held) == 0 {
+		return nil
+	}
+	out := make([]news.Match, 0, len(held))
+	var terms []string
+	var hits []news.Hit
+	var marks []news.Span
+	for k, ti := range held {
+		ct := ix.topics[ti]
 		r := d.report(ct)
 		if r.score < ct.minScore {
 			continue
 		}
-		snippet, marks := d.snippet(r.contribs)
-		out = append(out, news.Match{
+		snippet, mk := d.snippet(r.contribs)
+		left := len(held) - k
+		m := news.Match{
 			TopicID:   ct.topic.ID,
 			ItemID:    item.ID,
-			Terms:     r.terms,
-			Hits:      r.hits,
 			Score:     r.score,
 			Snippet:   snippet,
-			Marks:     marks,
 			MatchedAt: now,
-		})
+		}
+		terms, m.Terms = keep(terms, r.terms, left)
+		hits, m.Hits = keep(hits, r.hits, left)
+		marks, m.Marks = keep(marks, mk, left)
+		out = append(out, m)
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
+}
+
+// keep copies s into arena and returns the arena and the copy, whose
+// capacity is clipped so that appending to it cannot overwrite a
+// neighbour. When the arena is full a new one is started, sized for left
+// more slices like s; slices already carved keep the old one. A nil s
+// stays nil, an empty one empty.
+func keep[T any](arena, s []T, left int) ([]T, []T) {
+	if len(s) == 0 {
+		return arena, s[:0:0]
+	}
+	if cap(arena)-len(arena) < len(s) {
+		arena = make([]T, 0, max(len(s)*left, cap(arena)))
+	}
+	n := len(arena)
+	arena = append(arena, s...)
+	return arena, arena[n:len(arena):len(arena)]
 }
 
 // Evaluate evaluates one topic on one item, whatever the outcome, with the
@@ -118,8 +157,13 @@ func (d *doc) verdict(ct *ctopic) (Verdict, *report) {
 	if d.holds(ct) {
 		rep := d.report(ct)
 		r = &rep
-		v.Score, v.Terms, v.Hits = r.score, r.terms, r.hits
-		v.Snippet, v.Marks = d.snippet(r.contribs)
+		// r's slices and the marks are the doc's scratch: copy them out.
+		v.Score = r.score
+		_, v.Terms = keep(nil, r.terms, 1)
+		_, v.Hits = keep(nil, r.hits, 1)
+		var marks []news.Span
+		v.Snippet, marks = d.snippet(r.contribs)
+		_, v.Marks = keep(nil, marks, 1)
 	} else {
 		var notPresent []string
 		v.Missing, notPresent = d.failures(ct)
@@ -225,35 +269,39 @@ type contribution struct {
 	fields fieldMask
 }
 
-// report works out why topic ct holds. Its contribs and parts live in the
-// doc's scratch space, valid until the next call.
+// report works out why topic ct holds. Its contribs, parts, terms and
+// hits live in the doc's scratch space, valid until the next call.
 func (d *doc) report(ct *ctopic) report {
 	d.contribBuf = d.contributing(ct.prog, true, d.contribBuf[:0])
 	r := report{contribs: d.contribBuf, parts: d.partBuf[:0]}
-	r.terms = make([]string, 0, len(r.contribs))
-	r.hits = make([]news.Hit, 0, len(r.contribs)+2)
+	r.terms, r.hits = d.termBuf[:0], d.hitBuf[:0]
+	if r.terms == nil {
+		r.terms, r.hits = []string{}, []news.Hit{} // never nil: a match has terms
+	}
+	// ords and hitFields run beside terms: each term's ord, and the
+	// fields it has a hit in already.
+	ords, hitFields := d.ordBuf[:0], d.hitFields[:0]
 	for _, c := range r.contribs {
 		t := c.t
-		i := slices.Index(r.terms, t.text)
+		i := slices.Index(ords, t.ord)
 		if i < 0 {
 			i = len(r.parts)
 			r.terms = append(r.terms, t.text)
 			r.parts = append(r.parts, scorePart{term: t.text, weight: t.weight})
+			ords, hitFields = append(ords, t.ord), append(hitFields, 0)
 		}
 		r.parts[i].weight = max(r.parts[i].weight, t.weight)
 		r.parts[i].title = r.parts[i].title || c.fields&(1<<fieldTitle) != 0
 		for f := fieldTitle; f < numFields; f++ {
-			if c.fields&(1<<f) == 0 {
+			if c.fields&(1<<f) == 0 || hitFields[i]&(1<<f) != 0 {
 				continue
 			}
-			name := f.String()
-			if slices.ContainsFunc(r.hits, func(h news.Hit) bool { return h.Term == t.text && h.Field == name }) {
-				continue
-			}
+			hitFields[i] |= 1 << f
 			s, _ := d.firstHit(t, f)
-			r.hits = append(r.hits, news.Hit{Term: t.text, Field: name, Text: d.texts[f][s.start:s.end]})
+			r.hits = append(r.hits, news.Hit{Term: t.text, Field: f.String(), Text: d.texts[f][s.start:s.end]})
 		}
 	}
+	d.ordBuf, d.hitFields = ords, hitFields
 	for _, p := range r.parts {
 		if p.title {
 			r.score += p.weight * titleFactor
@@ -261,7 +309,7 @@ func (d *doc) report(ct *ctopic) report {
 			r.score += p.weight
 		}
 	}
-	d.partBuf = r.parts // keep the grown scratch
+	d.partBuf, d.termBuf, d.hitBuf = r.parts, r.terms, r.hits // keep the grown scratch
 	return r
 }
 
@@ -352,7 +400,11 @@ func (d *doc) snippet(contribs []contribution) (string, []news.Span) {
 		}
 	}
 	d.scratch = occs
-	return rd.text, rd.marks(occs)
+	d.markBuf = rd.marks(occs, d.markBuf[:0])
+	if len(d.markBuf) == 0 {
+		return rd.text, nil
+	}
+	return rd.text, d.markBuf
 }
 
 // spansIn appends the occurrences of matcher m in field f that lie within
@@ -386,7 +438,7 @@ func (d *doc) spansIn(m int32, f field, lo, hi int, out []ospan) []ospan {
 
 // render returns the snippet of field f around the hit [hs, he), computed
 // once per item: topics on the same story tend to share their best hit.
-func (d *doc) render(f field, hs, he int) *rendered {
+func (d *doc) render(f field, hs, he int) rendered {
 	k := snippetKey{f, hs, he}
 	if r, ok := d.rendered[k]; ok {
 		return r
@@ -395,9 +447,10 @@ func (d *doc) render(f field, hs, he int) *rendered {
 	lo, hi := snippetWindow(text, hs, he)
 	n := len(d.offArena)
 	d.offArena = slices.Grow(d.offArena, 2*(hi-lo+1))[:n+2*(hi-lo+1)]
-	r := renderWindow(text, lo, hi, d.offArena[n:n+hi-lo+1], d.offArena[n+hi-lo+1:])
+	var r rendered
+	r, d.snipBuf = renderWindow(text, lo, hi, d.offArena[n:n+hi-lo+1], d.offArena[n+hi-lo+1:], d.snipBuf)
 	if d.rendered == nil {
-		d.rendered = map[snippetKey]*rendered{}
+		d.rendered = map[snippetKey]rendered{}
 	}
 
 	d.rendered[k] = r
@@ -458,72 +511,70 @@ type rendered struct {
 }
 
 // renderWindow renders text[lo:hi], using startAt and endAt (hi-lo+1
-// long each) for the offset maps.
-func renderWindow(text string, lo, hi int, startAt, endAt []int32) *rendered {
-	r := &rendered{lo: lo, hi: hi, startAt: startAt, endAt: endAt}
-	var b strings.Builder
-	b.Grow(hi - lo + 8)
+// long each) for the offset maps and buf as scratch; it returns buf, grown.
+func renderWindow(text string, lo, hi int, startAt, endAt []int32, buf []byte) (rendered, []byte) {
+	r := rendered{lo: lo, hi: hi, startAt: startAt, endAt: endAt}
+	b := buf[:0]
 	if lo > 0 {
-		b.WriteString("…")
+		b = append(b, "…"...)
 	}
-	base := b.Len()
+	base := len(b)
 	space := false
 	for i := lo; i < hi; {
-		endAt[i-lo] = int32(b.Len())
+		endAt[i-lo] = int32(len(b))
 		c := text[i]
 		if c < utf8.RuneSelf {
 			switch c {
 			case ' ', '\t', '\n', '\v', '\f', '\r':
-				space = b.Len() > base
+				space = len(b) > base
 				startAt[i-lo] = -1
 			default:
 				if space {
-					b.WriteByte(' ')
+					b = append(b, ' ')
 					space = false
 				}
-				startAt[i-lo] = int32(b.Len())
-				b.WriteByte(c)
+				startAt[i-lo] = int32(len(b))
+				b = append(b, c)
 			}
 			i++
 			continue
 		}
 		r, w := utf8.DecodeRuneInString(text[i:hi])
 		if unicode.IsSpace(r) {
-			space = b.Len() > base
+			space = len(b) > base
 			startAt[i-lo] = -1
 		} else {
 			if space {
-				b.WriteByte(' ')
+				b = append(b, ' ')
 				space = false
 			}
-			startAt[i-lo] = int32(b.Len())
+			startAt[i-lo] = int32(len(b))
 			// An invalid byte decodes to, and is written as, U+FFFD: a
 			// snippet ends up in JSON payloads and feeds.
-			b.WriteRune(r)
+			b = utf8.AppendRune(b, r)
 		}
 		for k := i + 1; k < i+w; k++ {
 			startAt[k-lo] = -1 // inside a character: never a token edge
-			endAt[k-lo] = int32(b.Len())
+			endAt[k-lo] = int32(len(b))
 		}
 		i += w
 	}
-	endAt[hi-lo] = int32(b.Len())
+	endAt[hi-lo] = int32(len(b))
 	if hi < len(text) {
-		b.WriteString("…")
+		b = append(b, "…"...)
 	}
-	r.text = b.String()
-	return r
+	r.text = string(b)
+	return r, b
 }
 
 // marks maps occurrences (inside the window) to snippet spans: sorted, not
 // overlapping. Where occurrences overlap ("human rights" and "rights"), the
 // one starting first is kept, the longer one at equal starts, so every mark
-// is exactly one matched occurrence.
-func (r *rendered) marks(occs []ospan) []news.Span {
+// is exactly one matched occurrence. They are appended to out.
+func (r *rendered) marks(occs []ospan, out []news.Span) []news.Span {
 	if len(occs) == 0 {
-		return nil
+		return out
 	}
-	var out []news.Span
 	for _, s := range occs {
 		start, end := r.startAt[int(s.start)-r.lo], r.endAt[int(s.end)-r.lo]
 		if start < 0 || end <= start {
@@ -538,9 +589,6 @@ func (r *rendered) marks(occs []ospan) []news.Span {
 			continue
 		}
 		kept = append(kept, s)
-	}
-	if len(kept) == 0 {
-		return nil
 	}
 	return kept
 }

@@ -81,12 +81,19 @@ type doc struct {
 	// are cut from arenas, so reporting allocates little.
 	spans      map[spanKey][]ospan
 	near       map[*node]fieldMask
-	rendered   map[snippetKey]*rendered
+	rendered   map[snippetKey]rendered
 	spanArena  []ospan
 	offArena   []int32
 	scratch    []ospan
 	contribBuf []contribution
 	partBuf    []scorePart
+	termBuf    []string
+	hitBuf     []news.Hit
+	markBuf    []news.Span
+	ordBuf     []int32
+	hitFields  []fieldMask
+	snipBuf    []byte
+	held       []int32
 }
 
 type spanKey struct {
@@ -180,6 +187,7 @@ func (ix *Index) release(d *doc) {
 	clear(d.near)
 	clear(d.rendered)
 	d.spanArena, d.offArena, d.scratch = d.spanArena[:0], d.offArena[:0], d.scratch[:0]
+	clear(d.hitBuf[:cap(d.hitBuf)]) // hits point into the item's text: do not pin it
 	if cap(d.occs) > 1<<16 || cap(d.spanArena) > 1<<16 || cap(d.offArena) > 1<<16 || cap(d.scratch) > 1<<16 {
 		// Do not keep a huge item's occurrences alive in the pool.
 		d.occs, d.spanArena, d.offArena, d.scratch = nil, nil, nil, nil
@@ -298,7 +306,8 @@ func (d *doc) resolve() {
 					mask &= d.entryFields[p]
 				}
 				for f := fieldTitle; f < fieldSource; f++ {
-					if mask&(1<<f) != 0 && len(d.find(a.m, f, true, nil)) == 0 {
+					var one [1]ospan
+					if mask&(1<<f) != 0 && len(d.find(a.m, f, true, one[:0])) == 0 {
 						mask &^= 1 << f
 					}
 				}

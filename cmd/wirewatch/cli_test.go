@@ -232,3 +232,88 @@ func TestTermsCommandOnTheReportArticle(t *testing.T) {
 		}
 	}
 }
+
+// TestOneStoryOneAlertAndCorrections runs the real binary with two outlets
+// carrying the same story and a publisher correcting its headline.
+func TestOneStoryOneAlertAndCorrections(t *testing.T) {
+	wire, bbc := &testFeed{}, &testFeed{}
+	wireSrv, bbcSrv := httptest.NewServer(wire), httptest.NewServer(bbc)
+	defer wireSrv.Close()
+	defer bbcSrv.Close()
+	plain, updates := &receiver{}, &receiver{}
+	plainSrv, updatesSrv := httptest.NewServer(plain), httptest.NewServer(updates)
+	defer plainSrv.Close()
+	defer updatesSrv.Close()
+
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "ww.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`
+database: ww.db
+allow_private_networks: true
+sources:
+  - id: wire
+    title: The Wire
+    url: %s/feed.xml
+  - id: bbc
+    title: BBC News
+    url: %s/feed.xml
+topics:
+  - id: t
+    query: 'Uyghur*'
+webhooks:
+  - id: plain
+    url: %s/hook
+    secret: %s
+  - id: updates
+    url: %s/hook
+    secret: %s
+    updates: true
+`, wireSrv.URL, bbcSrv.URL, plainSrv.URL, testSecret, updatesSrv.URL, testSecret)), 0o600)
+	run := func() string {
+		out, code := runBin(t, nil, "run", "--config", cfg, "--wait", "5s")
+		if code != 0 {
+			t.Fatalf("run: exit %d\n%s", code, out)
+		}
+		return out
+	}
+	run() // baselines, both feeds empty
+	wire.add("w1", "UN finds Uyghurs may have suffered crimes against humanity", "The wire's story.")
+	run()
+	bbc.add("b1", "UN finds Uyghurs may have suffered crimes against humanity - BBC News", "The BBC's story.")
+	run()
+	wire.retitle("w1", "UN finds China's abuses of Uyghurs may be crimes against humanity")
+	run()
+
+	if n := len(plain.snapshot()); n != 1 {
+		t.Errorf("webhook without updates got %d requests, want exactly 1 alert for the one story", n)
+	}
+	var kinds []string
+	for _, r := range updates.snapshot() {
+		var ev struct {
+			Type   string `json:"type"`
+			Update struct {
+				Kind          string `json:"kind"`
+				PreviousTitle string `json:"previous_title"`
+			} `json:"update"`
+		}
+		json.Unmarshal(r.body, &ev)
+		kinds = append(kinds, ev.Type+"/"+ev.Update.Kind)
+	}
+	if strings.Join(kinds, ",") != "match.created/,match.updated/also_reported,match.updated/corrected" {
+		t.Errorf("webhook with updates got %v, want created, also_reported, corrected", kinds)
+	}
+
+	// The feed shows the story once, under its corrected headline, with the
+	// other outlet attached.
+	srv := startServer(t, cfg)
+	_, body, _ := srv.get(t, "/feeds/t.json")
+	if strings.Count(body, `"id": "urn:wirewatch:item:`) != 1 {
+		t.Errorf("feed lists the story more than once:\n%s", body)
+	}
+	for _, want := range []string{"China's abuses of Uyghurs", "BBC News", "previously titled"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("feed lacks %q:\n%s", want, body)
+		}
+	}
+	srv.stop(t)
+}

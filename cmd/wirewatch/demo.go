@@ -118,7 +118,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 Sample sources publish a new item every %s; wirewatch polls them every %s.
 The items present at start are the baseline: they fill the feeds but send no
 alerts. Matching items that appear later are delivered to the local receiver,
-which verifies each signature. Ctrl-C stops.
+which verifies each signature. Watch for a story that a second outlet repeats
+(one story, one alert: the copy is attached to the first) and for a headline
+the publisher corrects (an update event). Ctrl-C stops.
 
 `, cfgPath, cfg.Database, cfg.Topics[0].Title, cfg.Topics[0].Query, base, base, base, base, base, base, *interval, *every)
 	return a.serve(ctx, ln)
@@ -157,6 +159,7 @@ webhooks:
     url: %s/hook
     format: json
     secret: ${DEMO_WEBHOOK_SECRET}
+    updates: true        # also send match.updated: corrections, "also reported by"
     retry: [1s, 2s, 5s]
 `, base, srcURL, every, srcURL, every, srcURL, every, recvURL)
 }
@@ -227,6 +230,9 @@ func (s *sampleSources) published(now time.Time) ([]demoItem, []time.Time) {
 			if at.After(now) {
 				break
 			}
+		}
+		if it.Correction != "" && !now.Before(at.Add(3*s.interval)) {
+			it.Title = it.Correction
 		}
 		items = append(items, it)
 		times = append(times, at)
@@ -387,7 +393,20 @@ func (d *demoReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var ev alert.Event
-	if err := json.Unmarshal(body, &ev); err != nil {
+	var upd struct {
+		Update struct {
+			Kind           string `json:"kind"`
+			PreviousTitle  string `json:"previous_title"`
+			Title          string `json:"title"`
+			AlsoReportedBy struct {
+				Source struct {
+					Title string `json:"title"`
+				} `json:"source"`
+				Title string `json:"title"`
+			} `json:"also_reported_by"`
+		} `json:"update"`
+	}
+	if json.Unmarshal(body, &ev) != nil || json.Unmarshal(body, &upd) != nil {
 		http.Error(w, "bad json", http.StatusBadRequest)
 		return
 	}
@@ -396,9 +415,15 @@ func (d *demoReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	dup := d.seen[id]
 	d.seen[id] = true
 	d.mu.Unlock()
-	if dup {
+	u := upd.Update
+	switch {
+	case dup:
 		fmt.Fprintf(d.out, "[receiver] repeated alert %s (already seen, ignored)\n", id)
-	} else {
+	case u.Kind == "corrected":
+		fmt.Fprintf(d.out, "[receiver] UPDATE ✔ headline corrected\n           was %q\n           now %q\n", u.PreviousTitle, u.Title)
+	case u.Kind == "also_reported":
+		fmt.Fprintf(d.out, "[receiver] UPDATE ✔ same story, not alerted again: %q\n           also reported by %s\n", ev.Item.Title, u.AlsoReportedBy.Source.Title)
+	default:
 		fmt.Fprintf(d.out, "[receiver] ALERT ✔ signature verified  %s\n           %q  (%s)\n           matched: %s\n",
 			id, ev.Item.Title, ev.Item.Source.Title, strings.Join(ev.MatchedTerms, ", "))
 	}

@@ -44,9 +44,10 @@ func TestMain(m *testing.M) {
 
 // testFeed is a mutable RSS source served over real HTTP, with ETags.
 type testFeed struct {
-	mu    sync.Mutex
-	items []feedItem
-	hits  int
+	mu      sync.Mutex
+	items   []feedItem
+	hits    int
+	version int
 }
 
 type feedItem struct{ guid, title, desc string }
@@ -55,6 +56,19 @@ func (f *testFeed) add(guid, title, desc string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.items = append(f.items, feedItem{guid, title, desc})
+	f.version++
+}
+
+// retitle changes an item's headline, as a publisher's correction does.
+func (f *testFeed) retitle(guid, title string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.items {
+		if f.items[i].guid == guid {
+			f.items[i].title = title
+		}
+	}
+	f.version++
 }
 
 func (f *testFeed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -65,7 +79,7 @@ func (f *testFeed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.hits++
-	etag := fmt.Sprintf(`"v%d"`, len(f.items))
+	etag := fmt.Sprintf(`"v%d"`, f.version)
 	if r.Header.Get("If-None-Match") == etag {
 		w.WriteHeader(http.StatusNotModified)
 		return
