@@ -76,8 +76,8 @@ func TestScheduleValidation(t *testing.T) {
 // memStore is an in-memory Store: enough to test the poll logic in isolation
 // (the real SQLite store is exercised end to end in cmd/wirewatch).
 type memStore struct {
-	mu     sync.Mutex
-	states map[string]news.SourceState
+	mu      sync.Mutex
+	states  map[string]news.SourceState
 	items   map[string]news.Item
 	matches []news.Match
 	polls   []news.PollResult

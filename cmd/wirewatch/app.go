@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sort"
 	"sync"
 	"time"
@@ -74,7 +75,8 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-// newApp opens the store and wires every part. The caller closes it.
+// newApp opens the store, wires every part and backfills new or changed
+// topics. The caller closes it.
 func newApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	index, err := match.Compile(cfg.Topics)
 	if err != nil {
@@ -99,7 +101,24 @@ func newApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error)
 		st.Close()
 		return nil, err
 	}
-	return &app{cfg: cfg, logger: logger, store: st, index: index, poller: poller, scheduler: sched, dispatcher: disp}, nil
+	a := &app{cfg: cfg, logger: logger, store: st, index: index, poller: poller, scheduler: sched, dispatcher: disp}
+	// New or changed topics get their feeds filled from stored items
+	// before anything else runs.
+	if err := a.backfill(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// loadApp loads the config at path and wires an app from it, logging to
+// stderr at the config's level.
+func loadApp(ctx context.Context, path string, stderr io.Writer) (*app, error) {
+	cfg, err := LoadConfig(path, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	return newApp(ctx, cfg, newLogger(stderr, cfg.LogLevel))
 }
 
 func (a *app) Close() error { return a.store.Close() }

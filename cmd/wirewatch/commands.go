@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"time"
 
@@ -20,21 +19,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(*path, os.LookupEnv)
-	if err != nil {
-		return err
-	}
-	if *listen != "" {
-		cfg.Listen = *listen
-	}
-	logger := newLogger(stderr, cfg.LogLevel)
-	a, err := newApp(ctx, cfg, logger)
+	a, err := loadApp(ctx, *path, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if err := a.backfill(ctx); err != nil {
-		return err
+	cfg, logger := a.cfg, a.logger
+	if *listen != "" {
+		cfg.Listen = *listen
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -55,19 +47,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(*path, os.LookupEnv)
-	if err != nil {
-		return err
-	}
-	logger := newLogger(stderr, cfg.LogLevel)
-	a, err := newApp(ctx, cfg, logger)
+	a, err := loadApp(ctx, *path, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if err := a.backfill(ctx); err != nil {
-		return err
-	}
+	cfg := a.cfg
 
 	// The dispatcher runs during the polls too, so alerts go out as soon
 	// as their poll commits.

@@ -99,9 +99,6 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer a.Close()
-	if err := a.backfill(ctx); err != nil {
-		return err
-	}
 
 	fmt.Fprintf(&out, `wirewatch demo — offline, nothing leaves this machine.
 
