@@ -87,21 +87,8 @@ func (h *handler) serveFeed(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown feed format: use .rss, .atom or .json", http.StatusNotFound)
 		return
 	}
-	topic, ok := h.topics[id]
+	topic, entries, _, ok := h.topicEntries(w, r, id)
 	if !ok {
-		http.Error(w, "unknown topic", http.StatusNotFound)
-		return
-	}
-	limit, err := parseLimit(r)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-
-	entries, err := h.list(ctx, topic.ID, limit)
-	if err != nil {
-		h.logListError(ctx, topic.ID, err)
-		http.Error(w, "internal server error", http.StatusInternalServerError)
 		return
 	}
 
@@ -212,25 +199,13 @@ func (h *handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 // matches (?limit=, like the feeds).
 func (h *handler) serveTopic(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	topic, ok := h.topics[r.PathValue("id")]
-	if !ok {
-		http.Error(w, "unknown topic", http.StatusNotFound)
-		return
-	}
 	if h.pagesErr != nil {
 		h.opts.Logger.ErrorContext(ctx, "feed: parse page templates", "err", h.pagesErr)
 		http.Error(w, "internal server error", http.StatusInternalServerError)
 		return
 	}
-	limit, err := parseLimit(r)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	entries, err := h.list(ctx, topic.ID, limit)
-	if err != nil {
-		h.logListError(ctx, topic.ID, err)
-		http.Error(w, "internal server error", http.StatusInternalServerError)
+	topic, entries, limit, ok := h.topicEntries(w, r, r.PathValue("id"))
+	if !ok {
 		return
 	}
 	var buf bytes.Buffer
@@ -257,4 +232,26 @@ func servePage(w http.ResponseWriter, r *http.Request, body []byte) {
 	// images, no frames, no forms.
 	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+}
+
+// topicEntries resolves a topic and its newest entries for a request
+// (honouring ?limit=); on failure it has already answered and ok is false.
+func (h *handler) topicEntries(w http.ResponseWriter, r *http.Request, id string) (topic news.Topic, entries []news.Entry, limit int, ok bool) {
+	topic, ok = h.topics[id]
+	if !ok {
+		http.Error(w, "unknown topic", http.StatusNotFound)
+		return topic, nil, 0, false
+	}
+	limit, err := parseLimit(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return topic, nil, 0, false
+	}
+	entries, err = h.list(r.Context(), topic.ID, limit)
+	if err != nil {
+		h.logListError(r.Context(), topic.ID, err)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return topic, nil, 0, false
+	}
+	return topic, entries, limit, true
 }
