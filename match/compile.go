@@ -692,9 +692,15 @@ func cloneTopic(t news.Topic) news.Topic {
 type trie struct {
 	// short2 has the bit b0<<8|b1 set for every two-byte prefix b0 b1, and
 	// first3 a bit for (a hash of) the first three bytes of every longer
-	// prefix: 40 KiB that rule out most tokens before any walk.
+	// prefix: 40 KiB that rule out most tokens before any walk. Names made
+	// of common syllables share their first three bytes with many ordinary
+	// words (pol: police, polanmor*), so a token that passes first3 is
+	// checked again: exact3 has a bit for every three-byte prefix, first4
+	// for the first four bytes of every longer one.
 	short2 [1 << 16 / 64]uint64
 	first3 [1 << 18 / 64]uint64
+	exact3 [1 << 18 / 64]uint64
+	first4 [1 << 18 / 64]uint64
 	// root maps a first byte to its node (index+1; 0 = none).
 	root [256]int32
 	// nodes[i] has children edges[lo:hi] (sorted by byte), and entry is the
@@ -723,8 +729,32 @@ func (t *trie) mayPrefix(b0, b1, b2 byte, three bool) bool {
 	return t.first3[h/64]&(1<<(h%64)) != 0
 }
 
+// mayPrefixMore is mayPrefix's second test, for a token that passed it:
+// with a two-byte prefix b0 b1 there may be one; else there must be a
+// prefix of exactly the token's first three bytes, or one of four or more
+// starting with its first four.
+func mayPrefixMore[T string | []byte](t *trie, text T) bool {
+	b0, b1 := lowerASCII(text[0]), lowerASCII(text[1])
+	if k := uint(b0)<<8 | uint(b1); t.short2[k/64]&(1<<(k%64)) != 0 {
+		return true
+	}
+	b2 := lowerASCII(text[2]) // len(text) ≥ 3: it passed first3
+	if h := hash3(b0, b1, b2); t.exact3[h/64]&(1<<(h%64)) != 0 {
+		return true
+	}
+	if len(text) < 4 {
+		return false
+	}
+	h := hash4(b0, b1, b2, lowerASCII(text[3]))
+	return t.first4[h/64]&(1<<(h%64)) != 0
+}
+
 func hash3(b0, b1, b2 byte) uint32 {
 	return (uint32(b0)<<16 | uint32(b1)<<8 | uint32(b2)) * 0x9E3779B1 >> (32 - 18)
+}
+
+func hash4(b0, b1, b2, b3 byte) uint32 {
+	return (uint32(b0)<<24 | uint32(b1)<<16 | uint32(b2)<<8 | uint32(b3)) * 0x9E3779B1 >> (32 - 18)
 }
 
 func (t *trie) child(nd *trieNode, b byte) int32 {
@@ -800,6 +830,12 @@ func (b *trieBuilder) freeze() trie {
 		} else {
 			h := hash3(p[0], p[1], p[2])
 			t.first3[h/64] |= 1 << (h % 64)
+			if len(p) == 3 {
+				t.exact3[h/64] |= 1 << (h % 64)
+			} else {
+				h := hash4(p[0], p[1], p[2], p[3])
+				t.first4[h/64] |= 1 << (h % 64)
+			}
 		}
 	}
 	for i, n := range b.nodes {

@@ -436,15 +436,16 @@ func (d *doc) spansIn(m int32, f field, lo, hi int, out []ospan) []ospan {
 	return out
 }
 
-// render returns the snippet of field f around the hit [hs, he), computed
-// once per item: topics on the same story tend to share their best hit.
+// render returns the snippet of field f around the hit [hs, he). Each
+// window is rendered once per item: topics on the same story tend to share
+// their best hit, and a short summary is the whole window whatever the hit.
 func (d *doc) render(f field, hs, he int) rendered {
-	k := snippetKey{f, hs, he}
+	text := d.texts[f]
+	lo, hi := snippetWindow(text, hs, he)
+	k := snippetKey{f, lo, hi}
 	if r, ok := d.rendered[k]; ok {
 		return r
 	}
-	text := d.texts[f]
-	lo, hi := snippetWindow(text, hs, he)
 	n := len(d.offArena)
 	d.offArena = slices.Grow(d.offArena, 2*(hi-lo+1))[:n+2*(hi-lo+1)]
 	var r rendered
@@ -457,9 +458,10 @@ func (d *doc) render(f field, hs, he int) rendered {
 	return r
 }
 
+// snippetKey is a snippet's window: bytes [lo, hi) of field f.
 type snippetKey struct {
-	f          field
-	start, end int
+	f      field
+	lo, hi int
 }
 
 // snippetWindow chooses the part of text to show around the hit [hs, he):

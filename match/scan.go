@@ -235,7 +235,15 @@ func prefixesOf[T string | []byte](d *doc, text T, pos int32, start, end int) {
 	if len(text) > 2 {
 		b2 = lowerASCII(text[2])
 	}
-	if !t.mayPrefix(lowerASCII(text[0]), lowerASCII(text[1]), b2, len(text) > 2) {
+	if t.mayPrefix(lowerASCII(text[0]), lowerASCII(text[1]), b2, len(text) > 2) {
+		walkPrefixes(d, text, pos, start, end)
+	}
+}
+
+// walkPrefixes is prefixesOf for a token that passed the first filter.
+func walkPrefixes[T string | []byte](d *doc, text T, pos int32, start, end int) {
+	t := &d.ix.prefixes
+	if !mayPrefixMore(t, text) {
 		return
 	}
 	n := t.root[lowerASCII(text[0])]
