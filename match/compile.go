@@ -44,7 +44,7 @@ type Index struct {
 	anchors  []anchor
 	// prog holds every topic's condition compiled flat (see instr); altIDs
 	// the matchers of terms with synonyms; nears the NEAR nodes; terms the
-	// term of each opTerm instruction.
+	// term of each opTerm instruction, by its index in prog.
 	prog []instr
 	// meta holds, per topic, what deciding a candidate reads first, packed
 	// so that the ~100 candidates of an item cost no pointer chase into
@@ -63,10 +63,12 @@ type Index struct {
 	// occurrence list short.
 	kind   []uint8
 	maxPat int32
-	// topicsOf lists, per matcher, the topics whose trigger set holds it
-	// (see compiler.trigger): the topics its occurrence makes worth
-	// evaluating.
-	topicsOf [][]int32
+	// topicsOf[topicsAt[m]:topicsAt[m+1]] lists, per matcher m, the
+	// topics whose trigger set holds it (see compiler.trigger): the topics
+	// its occurrence makes worth evaluating. One contiguous array, so
+	// finding a matcher's list is one load, not a slice header's.
+	topicsAt []int32
+	topicsOf []int32
 	// sourceExact and sourcePrefix hold the source: matchers, which compare
 	// the item's source id rather than its text.
 	sourceExact  map[string][]int32
@@ -224,6 +226,8 @@ type compiler struct {
 	keys  map[string]int32 // pattern key → matcher id
 	words map[string]int32 // normalised word → entry
 	trie  trieBuilder
+	// topicsOf is Index.topicsOf while topics are added, per matcher.
+	topicsOf [][]int32
 	// usage counts, per matcher, the topics using it un-negated: the
 	// compiler's estimate of how common a pattern is (see trigger).
 	usage []int
@@ -442,7 +446,7 @@ func (c *compiler) matcher(tm *term) int32 {
 	c.ix.fails = append(c.ix.fails, fail)
 	c.ix.srcRaw = append(c.ix.srcRaw, raw)
 	c.ix.matchers = append(c.ix.matchers, m)
-	c.ix.topicsOf = append(c.ix.topicsOf, nil)
+	c.topicsOf = append(c.topicsOf, nil)
 	return id
 }
 
@@ -536,8 +540,8 @@ func (c *compiler) index(i int, ct *ctopic) {
 		set = positive
 	}
 	for _, m := range set {
-		if l := c.ix.topicsOf[m]; len(l) == 0 || l[len(l)-1] != ti {
-			c.ix.topicsOf[m] = append(l, ti)
+		if l := c.topicsOf[m]; len(l) == 0 || l[len(l)-1] != ti {
+			c.topicsOf[m] = append(l, ti)
 		}
 	}
 }
@@ -612,7 +616,6 @@ func (c *compiler) finish() {
 	for w, e := range c.words {
 		ix.dict.keys[e] = w
 	}
-	ix.dict.build(c.words)
 	ix.kind = make([]uint8, ix.nEntries)
 	ix.anchorAt = make([]int32, ix.nEntries+1)
 	for id, m := range ix.matchers {
@@ -641,6 +644,12 @@ func (c *compiler) finish() {
 			ix.kind[pat[0]] |= kindAnchor
 		}
 		ix.maxPat = max(ix.maxPat, int32(len(pat)))
+	}
+	ix.dict.build(c.words, ix.kind)
+	ix.topicsAt = make([]int32, len(c.topicsOf)+1)
+	for m, l := range c.topicsOf {
+		ix.topicsOf = append(ix.topicsOf, l...)
+		ix.topicsAt[m+1] = int32(len(ix.topicsOf))
 	}
 	ix.fields &^= 1 << fieldSource // compared, not tokenised
 	ix.docs.New = func() any { return ix.newDoc() }
@@ -704,10 +713,16 @@ type trie struct {
 	// root maps a first byte to its node (index+1; 0 = none).
 	root [256]int32
 	// nodes[i] has children edges[lo:hi] (sorted by byte), and entry is the
-	// prefix ending at it, or -1.
+	// prefix ending at it, or -1. An edge holds its byte and its node
+	// together: a walk is a cache miss per level, not two.
 	nodes []trieNode
-	bytes []byte
-	next  []int32
+	edges []trieEdge
+}
+
+// trieEdge leads to node next (index+1) on byte b.
+type trieEdge struct {
+	next int32
+	b    byte
 }
 
 type trieNode struct {
@@ -760,23 +775,23 @@ func hash4(b0, b1, b2, b3 byte) uint32 {
 func (t *trie) child(nd *trieNode, b byte) int32 {
 	lo, hi := nd.lo, nd.hi
 	if hi-lo <= 8 {
-		for i := lo; i < hi; i++ {
-			if t.bytes[i] == b {
-				return t.next[i]
+		for _, e := range t.edges[lo:hi] {
+			if e.b == b {
+				return e.next
 			}
 		}
 		return 0
 	}
 	for lo < hi {
 		mid := int32(uint32(lo+hi) >> 1)
-		if t.bytes[mid] < b {
+		if t.edges[mid].b < b {
 			lo = mid + 1
 		} else {
 			hi = mid
 		}
 	}
-	if lo < nd.hi && t.bytes[lo] == b {
-		return t.next[lo]
+	if lo < nd.hi && t.edges[lo].b == b {
+		return t.edges[lo].next
 	}
 	return 0
 }
@@ -840,12 +855,11 @@ func (b *trieBuilder) freeze() trie {
 	}
 	for i, n := range b.nodes {
 		keys := slices.Sorted(maps.Keys(n.kids))
-		t.nodes[i] = trieNode{lo: int32(len(t.bytes)), entry: n.entry}
+		t.nodes[i] = trieNode{lo: int32(len(t.edges)), entry: n.entry}
 		for _, k := range keys {
-			t.bytes = append(t.bytes, k)
-			t.next = append(t.next, n.kids[k]+1)
+			t.edges = append(t.edges, trieEdge{next: n.kids[k] + 1, b: k})
 		}
-		t.nodes[i].hi = int32(len(t.bytes))
+		t.nodes[i].hi = int32(len(t.edges))
 	}
 	return t
 }

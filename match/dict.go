@@ -12,8 +12,14 @@ type dict struct {
 	// KiB that stay in cache and turn away most words of a text that are in
 	// no topic before the table (megabytes with many topics) is touched.
 	filter []uint64
-	slots  []slot
-	mask   uint32
+	// lead is filter for the words that start some pattern (an entry whose
+	// kind is not 0). Away from any phrase start, only those can matter
+	// (see doc.record): common words that are only ever later words of
+	// phrases pass filter but not lead, so most of a text's words are
+	// turned away without touching the table.
+	lead  []uint64
+	slots []slot
+	mask  uint32
 	// keys holds each entry's word (by entry id; "" for prefix entries).
 	keys []string
 	n    int
@@ -66,9 +72,15 @@ func mix(p uint64) uint64 {
 	return p
 }
 
-func (d *dict) mayHave(h uint64) bool {
+// mayHave reports whether a word with hash h may be in the dictionary;
+// with lead, whether it may start some pattern.
+func (d *dict) mayHave(h uint64, lead bool) bool {
+	f := d.filter
+	if lead {
+		f = d.lead
+	}
 	k := h >> filterShift
-	return d.filter[k/64]&(1<<(k%64)) != 0
+	return f[k/64]&(1<<(k%64)) != 0
 }
 
 // hashLong hashes a word longer than maxPacked bytes, eight bytes at a
@@ -93,13 +105,14 @@ func hashLong[T string | []byte](s T, fold bool) uint64 {
 }
 
 // lookupPacked returns the entry of the word packed as p (a word of 1 to
-// 8 bytes).
-func (d *dict) lookupPacked(p uint64) (int32, bool) {
+// 8 bytes). With lead, it may report false for a word that starts no
+// pattern.
+func (d *dict) lookupPacked(p uint64, lead bool) (int32, bool) {
 	if d.n == 0 {
 		return 0, false
 	}
 	h := mix(p)
-	if !d.mayHave(h) {
+	if !d.mayHave(h, lead) {
 		return 0, false
 	}
 	for i := uint32(h) & d.mask; ; i = (i + 1) & d.mask {
@@ -115,15 +128,16 @@ func (d *dict) lookupPacked(p uint64) (int32, bool) {
 
 // lookup returns the entry of word s. With fold, s is a fast-path ASCII
 // word (letters and digits only) as written, compared case-insensitively.
-func lookup[T string | []byte](d *dict, s T, fold bool) (int32, bool) {
+// With lead, it may report false for a word that starts no pattern.
+func lookup[T string | []byte](d *dict, s T, fold, lead bool) (int32, bool) {
 	if len(s) <= maxPacked {
-		return d.lookupPacked(pack(s, fold))
+		return d.lookupPacked(pack(s, fold), lead)
 	}
 	if d.n == 0 {
 		return 0, false
 	}
 	h := hashLong(s, fold)
-	if !d.mayHave(h) {
+	if !d.mayHave(h, lead) {
 		return 0, false
 	}
 	for i := uint32(h) & d.mask; ; i = (i + 1) & d.mask {
@@ -155,8 +169,8 @@ func equalFold[T string | []byte](s T, key string, fold bool) bool {
 }
 
 // build fills the table from words (normalised token → entry); keys must
-// already hold every entry's word.
-func (d *dict) build(words map[string]int32) {
+// already hold every entry's word, and kind every entry's kind.
+func (d *dict) build(words map[string]int32, kind []uint8) {
 	size := uint32(16)
 	for int(size) < 2*len(words) {
 		size *= 2
@@ -165,6 +179,7 @@ func (d *dict) build(words map[string]int32) {
 	d.mask = size - 1
 	d.n = len(words)
 	d.filter = make([]uint64, filterBits/64)
+	d.lead = make([]uint64, filterBits/64)
 	for w, e := range words {
 		s := slot{entry: e + 1}
 		var h uint64
@@ -177,6 +192,9 @@ func (d *dict) build(words map[string]int32) {
 		s.hash = uint32(h)
 		k := h >> filterShift
 		d.filter[k/64] |= 1 << (k % 64)
+		if kind[e] != 0 {
+			d.lead[k/64] |= 1 << (k % 64)
+		}
 		i := s.hash & d.mask
 		for d.slots[i].entry != 0 {
 			i = (i + 1) & d.mask

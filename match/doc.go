@@ -190,8 +190,9 @@
 //     pattern needs (an open-addressing table behind a 32 KiB filter) and
 //     walked down a trie of every prefix; an occurrence is recorded only for
 //     tokens some pattern needs. Words that only ever occur inside phrases
-//     are recorded only where a phrase could start close enough to reach
-//     them.
+//     are recorded, and even looked up, only where a phrase could start
+//     close enough to reach them: elsewhere a second filter of the words
+//     that start a pattern turns them away.
 //   - Patterns (a word, a prefix, a phrase, a synonym variant) are shared
 //     by all topics. A pattern is checked only when its first word
 //     occurred, and a phrase is verified at the positions of its first word,

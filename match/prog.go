@@ -8,15 +8,17 @@ package match
 type instr struct {
 	op   op
 	mask fieldMask // opTerm: the fields the term searches
+	// alts: the term has synonym variants (see a).
+	alts bool
 	// end is the index just past this node's subtree: children of an AND
 	// or OR follow it one after another, each ending where the next begins.
 	end int32
-	// opTerm: with n == 0, a is the term's only matcher; else its matchers
-	// are Index.altIDs[a:a+n] (synonym variants). opNear: a indexes
-	// Index.nears.
-	a, n int32
-	// t indexes Index.terms (opTerm).
-	t int32
+	// opTerm: without alts, a is the term's only matcher; with alts, its
+	// matchers are Index.altIDs[a+1:a+1+altIDs[a]]. opNear: a indexes
+	// Index.nears. The term itself is Index.terms[pc], out of the way: an
+	// instruction is kept to 12 bytes, as loading the programs of ~100
+	// candidates scattered over a large index is much of deciding them.
+	a int32
 }
 
 // emit appends the program of n and returns its start.
@@ -24,16 +26,17 @@ func (c *compiler) emit(n *node) int32 {
 	ix := c.ix
 	pc := int32(len(ix.prog))
 	ix.prog = append(ix.prog, instr{op: n.op})
+	ix.terms = append(ix.terms, nil)
 	switch n.op {
 	case opTerm:
 		in := &ix.prog[pc]
 		in.mask = n.term.field.mask()
-		in.t = int32(len(ix.terms))
-		ix.terms = append(ix.terms, n.term)
+		ix.terms[pc] = n.term
 		if len(n.term.alts) == 1 {
 			in.a = n.term.alts[0].m
 		} else {
-			in.a, in.n = int32(len(ix.altIDs)), int32(len(n.term.alts))
+			in.a, in.alts = int32(len(ix.altIDs)), true
+			ix.altIDs = append(ix.altIDs, int32(len(n.term.alts)))
 			for _, a := range n.term.alts {
 				ix.altIDs = append(ix.altIDs, a.m)
 			}
@@ -70,11 +73,11 @@ func (ct *ctopic) condition() *node {
 // instrFields returns the fields where the term of instruction in occurs,
 // among those it searches.
 func (d *doc) instrFields(in *instr) fieldMask {
-	if in.n == 0 {
+	if !in.alts {
 		return d.found[in.a] & in.mask
 	}
 	var m fieldMask
-	for _, a := range d.ix.altIDs[in.a : in.a+in.n] {
+	for _, a := range d.ix.altIDs[in.a+1 : in.a+1+d.ix.altIDs[in.a]] {
 		m |= d.found[a]
 	}
 	return m & in.mask
@@ -123,7 +126,7 @@ func (d *doc) contributing(pc int32, want bool, out []contribution) []contributi
 	switch in.op {
 	case opTerm:
 		if want {
-			out = append(out, contribution{d.ix.terms[in.t], d.instrFields(in)})
+			out = append(out, contribution{d.ix.terms[pc], d.instrFields(in)})
 		}
 	case opNot:
 		out = d.contributing(pc+1, !want, out)

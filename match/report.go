@@ -607,27 +607,45 @@ func sortSpans(s []news.Span) {
 
 // backRunes moves from byte offset i back by up to n runes.
 func backRunes(s string, i, n int) int {
-	for ; n > 0 && i > 0 && s[i-1] < utf8.RuneSelf; n-- {
-		i-- // ASCII
-	}
-	for ; n > 0 && i > 0; n-- {
-		_, w := utf8.DecodeLastRuneInString(s[:i])
-		i -= w
+	for n > 0 && i > 0 {
+		switch {
+		case n >= 8 && i >= 8 && ascii8(s[i-8:i]):
+			i, n = i-8, n-8 // eight ASCII characters at a time: most of news copy
+			continue
+		case s[i-1] < utf8.RuneSelf:
+			i--
+		default:
+			_, w := utf8.DecodeLastRuneInString(s[:i])
+			i -= w
+		}
+		n--
 	}
 	return i
 }
 
 // fwdRunes moves from byte offset i forward by up to n runes.
 func fwdRunes(s string, i, n int) int {
-	for ; n > 0 && i < len(s); n-- {
-		if s[i] < utf8.RuneSelf {
-			i++
+	for n > 0 && i < len(s) {
+		switch {
+		case n >= 8 && i+8 <= len(s) && ascii8(s[i:i+8]):
+			i, n = i+8, n-8
 			continue
+		case s[i] < utf8.RuneSelf:
+			i++
+		default:
+			_, w := utf8.DecodeRuneInString(s[i:])
+			i += w
 		}
-		_, w := utf8.DecodeRuneInString(s[i:])
-		i += w
+		n--
 	}
 	return i
+}
+
+// ascii8 reports whether the 8 bytes of s are all ASCII.
+func ascii8(s string) bool {
+	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	return w&0x8080808080808080 == 0
 }
 
 // Explain evaluates one topic on one item and says why it did or did not

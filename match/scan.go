@@ -203,10 +203,11 @@ func (d *doc) ascii(text string, packed uint64, start, end int) {
 	d.pos++
 	var e int32
 	var ok bool
+	lead := pos-d.lastAnchor >= d.ix.maxPat // only a pattern's first word can matter here
 	if packed != 0 {
-		e, ok = d.ix.dict.lookupPacked(packed)
+		e, ok = d.ix.dict.lookupPacked(packed, lead)
 	} else {
-		e, ok = lookup(&d.ix.dict, text, true)
+		e, ok = lookup(&d.ix.dict, text, true, lead)
 	}
 	if ok {
 		d.record(e, pos, start, end)
@@ -217,7 +218,7 @@ func (d *doc) ascii(text string, packed uint64, start, end int) {
 func (d *doc) token(text []byte, start, end int) {
 	pos := d.pos
 	d.pos++
-	if e, ok := lookup(&d.ix.dict, text, false); ok {
+	if e, ok := lookup(&d.ix.dict, text, false, pos-d.lastAnchor >= d.ix.maxPat); ok {
 		d.record(e, pos, start, end)
 	}
 	prefixesOf(d, text, pos, start, end)
@@ -313,9 +314,16 @@ func (d *doc) resolve() {
 				for _, p := range ix.pats[a.off+2 : a.off+int32(a.n)] {
 					mask &= d.entryFields[p]
 				}
+				// A two-word pattern is its anchor and second word, both at
+				// hand: do not load it.
+				two := [2]int32{e, a.second}
+				pat := two[:]
+				if a.n > 2 {
+					pat = ix.pats[a.off : a.off+int32(a.n)]
+				}
 				for f := fieldTitle; f < fieldSource; f++ {
 					var one [1]ospan
-					if mask&(1<<f) != 0 && len(d.find(a.m, f, true, one[:0])) == 0 {
+					if mask&(1<<f) != 0 && len(d.findPat(a.m, pat, f, true, one[:0])) == 0 {
 						mask &^= 1 << f
 					}
 				}
@@ -335,7 +343,7 @@ func (d *doc) resolve() {
 func (d *doc) setFound(m int32, mask fieldMask) {
 	d.found[m] = mask
 	d.touched = append(d.touched, m)
-	for _, t := range d.ix.topicsOf[m] {
+	for _, t := range d.ix.topicsOf[d.ix.topicsAt[m]:d.ix.topicsAt[m+1]] {
 		w := int(t / 64)
 		d.candidate[w] |= 1 << (t % 64)
 		d.candLo, d.candHi = min(d.candLo, w), max(d.candHi, w+1)
@@ -373,7 +381,12 @@ func (d *doc) spansOf(m int32, f field) []ospan {
 // when first is set). Every path is linear in the field's occurrences plus
 // the pattern's length: no backtracking, whatever the text or query.
 func (d *doc) find(m int32, f field, first bool, out []ospan) []ospan {
-	pat := d.ix.pat(m)
+	return d.findPat(m, d.ix.pat(m), f, first, out)
+}
+
+// findPat is find for a caller that has the pattern pat of m at hand, as
+// resolve does from its anchor: loading the matcher would be a cache miss.
+func (d *doc) findPat(m int32, pat []int32, f field, first bool, out []ospan) []ospan {
 	anchor := pat[0]
 	if len(pat) == 1 {
 		for i := d.head[anchor]; i != 0; i = d.occs[i-1].next {
