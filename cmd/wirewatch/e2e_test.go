@@ -397,8 +397,8 @@ func TestCheckCommand(t *testing.T) {
 		t.Fatalf("example config fails check: %v\n%s", err, out)
 	}
 
-	for _, c := range []string{"serve", "run", "check", "demo"} {
-		out, err := exec.Command(binPath, c, "--help").CombinedOutput()
+	for _, c := range []string{"serve", "run", "check", "demo", "match", "terms", "deliveries", "deliveries retry", "webhooks", "webhooks enable"} {
+		out, err := exec.Command(binPath, append(strings.Fields(c), "--help")...).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "Usage: wirewatch "+c) {
 			t.Errorf("%s --help: %v\n%s", c, err, out)
 		}
