@@ -136,13 +136,7 @@ func TestMigrationToWebhookHealthKeepsRows(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "w.db")
 	const prev = 2
-	db, err := sql.Open("sqlite", sqliteDSN(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := migrate(ctx, db, sqliteMigrations[:prev]); err != nil {
-		t.Fatal(err)
-	}
+	db := openAtVersion(t, path, prev)
 	var items []news.Item
 	for _, key := range []string{"a", "b", "c", "d", "e", "f"} {
 		items = append(items, testItem("s1", key, at(0)))

@@ -61,13 +61,7 @@ func TestMigrationToStoryKeysFillsOldItems(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "w.db")
 	const prev = 3
-	db, err := sql.Open("sqlite", sqliteDSN(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := migrate(ctx, db, sqliteMigrations[:prev]); err != nil {
-		t.Fatal(err)
-	}
+	db := openAtVersion(t, path, prev)
 	exec := func(q string, args ...any) {
 		t.Helper()
 		if _, err := db.ExecContext(ctx, q, args...); err != nil {

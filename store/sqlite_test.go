@@ -202,27 +202,12 @@ func TestOpenSQLitePaths(t *testing.T) {
 // come from an index, not a sort of every matching row. (The claim has its
 // own test, TestClaimAndMarkPlans.)
 func TestHotQueriesUseIndexes(t *testing.T) {
-	ctx := context.Background()
 	s := openSQLiteAt(t, filepath.Join(t.TempDir(), "w.db"))
 	for name, q := range map[string]string{
 		"TopicEntries": strings.NewReplacer("$1", "'t1'", "$2", "50").Replace(topicEntriesSQL),
 		"Deliveries":   `SELECT ` + deliveryColumns + ` FROM deliveries d ORDER BY d.created_at DESC, d.id DESC LIMIT 100`,
 	} {
-		rows, err := s.db.QueryContext(ctx, `EXPLAIN QUERY PLAN `+q)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		joined := strings.Join(plan, "; ")
+		joined := queryPlan(t, s.db, q)
 		if strings.Contains(joined, "TEMP B-TREE") || !strings.Contains(joined, "INDEX") {
 			t.Errorf("%s plan sorts or scans: %s", name, joined)
 		}
@@ -236,13 +221,7 @@ func TestMigrationFromPreviousVersionKeepsRows(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "w.db")
 	const prev = 1
-	db, err := sql.Open("sqlite", sqliteDSN(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := migrate(ctx, db, sqliteMigrations[:prev]); err != nil {
-		t.Fatal(err)
-	}
+	db := openAtVersion(t, path, prev)
 	// Rows as the version-1 code wrote them, column for column.
 	a, c := testItem("s1", "a", at(0)), testItem("s1", "c", at(time.Second))
 	for _, q := range []struct {
@@ -320,7 +299,6 @@ func TestMigrationFromPreviousVersionKeepsRows(t *testing.T) {
 // The queries that walk many rows for a backfill or a prune must search
 // indexes, never scan a table: the outbox and the items grow without bound.
 func TestBackfillQueriesSearchIndexes(t *testing.T) {
-	ctx := context.Background()
 	s := openSQLiteAt(t, filepath.Join(t.TempDir(), "w.db"))
 	for name, q := range map[string]string{
 		"ItemsSince": `SELECT ` + itemColumns + ` FROM items i WHERE i.fetched_at >= 5
@@ -330,23 +308,23 @@ func TestBackfillQueriesSearchIndexes(t *testing.T) {
 		"BackfillDelete": `DELETE FROM matches WHERE topic_id = 't1' AND item_id IN ('a', 'b') AND ` + undeliveredCond,
 		"PruneDelete":    `DELETE FROM matches WHERE topic_id = 't1' AND ` + undeliveredCond,
 	} {
-		rows, err := s.db.QueryContext(ctx, `EXPLAIN QUERY PLAN `+q)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		joined := strings.Join(plan, "; ")
+		joined := queryPlan(t, s.db, q)
 		if strings.Contains(joined, "TEMP B-TREE") || strings.Contains(joined, "SCAN ") || !strings.Contains(joined, "INDEX") {
 			t.Errorf("%s plan sorts or scans: %s", name, joined)
 		}
 	}
+}
+
+// openAtVersion creates a database with only the first version migrations
+// applied, as an older build left it, for upgrade tests.
+func openAtVersion(t *testing.T, path string, version int) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", sqliteDSN(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(context.Background(), db, sqliteMigrations[:version]); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
