@@ -27,7 +27,7 @@ type contractStore interface {
 	MarkRetry(ctx context.Context, deliveryID string, attempts int, next time.Time, lastErr string) error
 	MarkFinal(ctx context.Context, deliveryID string, status news.DeliveryStatus, attempts int, lastErr string, at time.Time) error
 	Deliveries(ctx context.Context, f DeliveryFilter) ([]news.Delivery, error)
-	PendingDeliveries(ctx context.Context) (int, error)
+	PendingDeliveries(ctx context.Context, webhookIDs ...string) (int, error)
 	RetryDeliveries(ctx context.Context, f RetryFilter, now time.Time) (int, error)
 	WebhookState(ctx context.Context, webhookID string) (news.WebhookState, error)
 	WebhookStates(ctx context.Context) ([]news.WebhookState, error)
@@ -585,6 +585,14 @@ func testStoreContract(t *testing.T, b backend) {
 			t.Fatalf("unknown webhook = %+v, %v", got, err)
 		}
 		mustPending(t, st, 7)
+		for _, c := range []struct {
+			hooks []string
+			want  int
+		}{{[]string{"w1"}, 3}, {[]string{"w2"}, 4}, {[]string{"w1", "w2"}, 7}, {[]string{"nobody"}, 0}} {
+			if n, err := st.PendingDeliveries(ctx, c.hooks...); err != nil || n != c.want {
+				t.Errorf("PendingDeliveries(%v) = %d, %v; want %d", c.hooks, n, err, c.want)
+			}
+		}
 	})
 
 	t.Run("RestartKeepsEverything", func(t *testing.T) {

@@ -471,10 +471,21 @@ func (s *SQLite) Deliveries(ctx context.Context, f DeliveryFilter) ([]news.Deliv
 	return out, nil
 }
 
-// PendingDeliveries counts deliveries still pending, due or not.
-func (s *SQLite) PendingDeliveries(ctx context.Context) (int, error) {
+// PendingDeliveries counts deliveries still pending, due or not, of the
+// given webhooks (all webhooks when none are named).
+func (s *SQLite) PendingDeliveries(ctx context.Context, webhookIDs ...string) (int, error) {
+	q := `SELECT COUNT(*) FROM deliveries WHERE status = 'pending'`
+	args := make([]any, len(webhookIDs))
+	if len(webhookIDs) > 0 {
+		marks := make([]string, len(webhookIDs))
+		for i, id := range webhookIDs {
+			marks[i] = fmt.Sprintf("$%d", i+1)
+			args[i] = id
+		}
+		q += ` AND webhook_id IN (` + strings.Join(marks, ", ") + `)`
+	}
 	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE status = 'pending'`).Scan(&n); err != nil {
+	if err := s.db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: pending deliveries: %w", err)
 	}
 	return n, nil

@@ -34,6 +34,7 @@ type appStore interface {
 	watch.BackfillStore
 	Item(ctx context.Context, id string) (news.Item, string, error)
 	WebhookStates(ctx context.Context) ([]news.WebhookState, error)
+	PendingDeliveries(ctx context.Context, webhookIDs ...string) (int, error)
 	Stats(ctx context.Context) (store.Stats, error)
 	Deliveries(ctx context.Context, f store.DeliveryFilter) ([]news.Delivery, error)
 	Ping(ctx context.Context) error
@@ -312,6 +313,15 @@ func (a *app) pollAll(ctx context.Context) ([]watch.Report, []error) {
 	}
 	wg.Wait()
 	return reps, errs
+}
+
+// webhookIDs lists the configured webhooks' ids.
+func (a *app) webhookIDs() []string {
+	ids := make([]string, len(a.cfg.Webhooks))
+	for i, w := range a.cfg.Webhooks {
+		ids[i] = w.ID
+	}
+	return ids
 }
 
 // sortedTopicIDs is used in messages.

@@ -7,9 +7,6 @@ import (
 	"net"
 	"sync"
 	"time"
-
-	"wirewatch/news"
-	"wirewatch/store"
 )
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -87,8 +84,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	a.dispatcher.Notify()
 	deadline := time.Now().Add(*wait)
 	pending := 0
-	for {
-		pending, err = a.pendingForConfiguredWebhooks(ctx)
+	// Rows left behind by a webhook since removed from the config must not
+	// keep every run waiting: count only the configured ones.
+	hooks := a.webhookIDs()
+	for len(hooks) > 0 {
+		pending, err = a.store.PendingDeliveries(ctx, hooks...)
 		if err != nil {
 			return err
 		}
@@ -107,19 +107,4 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("run: %d source(s) failed, %d alert(s) pending", failed, pending)
 	}
 	return nil
-}
-
-// pendingForConfiguredWebhooks counts pending deliveries of the webhooks in
-// the config: rows left behind by a webhook since removed from the config
-// must not keep every run waiting.
-func (a *app) pendingForConfiguredWebhooks(ctx context.Context) (int, error) {
-	n := 0
-	for _, w := range a.cfg.Webhooks {
-		ds, err := a.store.Deliveries(ctx, store.DeliveryFilter{WebhookID: w.ID, Status: news.DeliveryPending, Limit: 10000})
-		if err != nil {
-			return 0, err
-		}
-		n += len(ds)
-	}
-	return n, nil
 }
