@@ -32,21 +32,7 @@ func newRefItem(item news.Item) *refItem {
 	r := &refItem{item: item}
 	tk := newTokenizer()
 	for f := fieldTitle; f < fieldSource; f++ {
-		var values []string
-		switch f {
-		case fieldTitle:
-			values = []string{item.Title}
-		case fieldSummary:
-			values = []string{item.Summary}
-		case fieldContent:
-			values = []string{item.Content}
-		case fieldAuthor:
-			values = item.Authors
-		case fieldCategory:
-			values = item.Categories
-		case fieldLink:
-			values = []string{item.Link}
-		}
+		values := fieldValues(&item, f)
 		pos := 0
 		for i, v := range values {
 			if i > 0 {

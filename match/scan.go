@@ -122,21 +122,7 @@ func (ix *Index) scan(item *news.Item) *doc {
 	d := ix.docs.Get().(*doc)
 	d.item = item
 	for f := fieldTitle; f < fieldSource; f++ {
-		var values []string
-		switch f {
-		case fieldTitle:
-			values = []string{item.Title}
-		case fieldSummary:
-			values = []string{item.Summary}
-		case fieldContent:
-			values = []string{item.Content}
-		case fieldAuthor:
-			values = item.Authors
-		case fieldCategory:
-			values = item.Categories
-		case fieldLink:
-			values = []string{item.Link}
-		}
+		values := fieldValues(item, f)
 		if len(values) == 1 {
 			d.texts[f] = values[0]
 		} else if ix.fields&(1<<f) != 0 {
@@ -517,4 +503,24 @@ func (d *doc) kmp(m int32, f field, first bool, out []ospan) []ospan {
 		q = r
 	}
 	return out
+}
+
+// fieldValues returns the text values of one scanned field of an item
+// (source: is matched on the id, not scanned).
+func fieldValues(item *news.Item, f field) []string {
+	switch f {
+	case fieldTitle:
+		return []string{item.Title}
+	case fieldSummary:
+		return []string{item.Summary}
+	case fieldContent:
+		return []string{item.Content}
+	case fieldAuthor:
+		return item.Authors
+	case fieldCategory:
+		return item.Categories
+	case fieldLink:
+		return []string{item.Link}
+	}
+	return nil
 }
