@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,11 +133,9 @@ func TestTopicChangeBackfillsFeedWithoutAlerts(t *testing.T) {
 	wire := &testFeed{}
 	wire.add("c1", "Uyghur exiles testify in London", "A tribunal heard evidence about camps.")
 	wire.add("c2", "Cotton prices rise", "A large harvest.")
-	src := httptest.NewServer(wire)
-	defer src.Close()
+	src := serveHTTP(t, wire)
 	desk := &receiver{}
-	deskSrv := httptest.NewServer(desk)
-	defer deskSrv.Close()
+	deskSrv := serveHTTP(t, desk)
 
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "ww.yaml")
@@ -237,17 +234,11 @@ func TestTermsCommandOnTheReportArticle(t *testing.T) {
 // carrying the same story and a publisher correcting its headline.
 func TestOneStoryOneAlertAndCorrections(t *testing.T) {
 	wire, bbc := &testFeed{}, &testFeed{}
-	wireSrv, bbcSrv := httptest.NewServer(wire), httptest.NewServer(bbc)
-	defer wireSrv.Close()
-	defer bbcSrv.Close()
+	wireSrv, bbcSrv := serveHTTP(t, wire), serveHTTP(t, bbc)
 	plain, updates := &receiver{}, &receiver{}
-	plainSrv, updatesSrv := httptest.NewServer(plain), httptest.NewServer(updates)
-	defer plainSrv.Close()
-	defer updatesSrv.Close()
+	plainSrv, updatesSrv := serveHTTP(t, plain), serveHTTP(t, updates)
 
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "ww.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`
+	cfg := writeConfig(t, fmt.Sprintf(`
 database: ww.db
 allow_private_networks: true
 sources:
@@ -268,7 +259,7 @@ webhooks:
     url: %s/hook
     secret: %s
     updates: true
-`, wireSrv.URL, bbcSrv.URL, plainSrv.URL, testSecret, updatesSrv.URL, testSecret)), 0o600)
+`, wireSrv.URL, bbcSrv.URL, plainSrv.URL, testSecret, updatesSrv.URL, testSecret))
 	run := func() string {
 		out, code := runBin(t, nil, "run", "--config", cfg, "--wait", "5s")
 		if code != 0 {

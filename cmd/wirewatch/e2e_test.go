@@ -97,6 +97,25 @@ func (f *testFeed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, b.String())
 }
 
+// serveHTTP starts a local HTTP server for the test and stops it after.
+func serveHTTP(t *testing.T, h http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// writeConfig writes a config file into a fresh temporary directory (its
+// relative database path lands there too) and returns its path.
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ww.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // receiver records every webhook request; fail makes the first N answer 500.
 type receiver struct {
 	mu   sync.Mutex
@@ -228,15 +247,12 @@ func TestEndToEnd(t *testing.T) {
 	wire := &testFeed{}
 	wire.add("a1", "Bachelet visit to Xinjiang draws criticism", "Uyghur groups say the human rights chief was shown a staged tour.")
 	wire.add("a2", "Cotton prices rise", "Xinjiang cotton harvest is large this year.")
-	src := httptest.NewServer(wire)
-	defer src.Close()
+	src := serveHTTP(t, wire)
 
 	desk := &receiver{}
-	deskSrv := httptest.NewServer(desk)
-	defer deskSrv.Close()
+	deskSrv := serveHTTP(t, desk)
 	flaky := &receiver{fail: 2}
-	flakySrv := httptest.NewServer(flaky)
-	defer flakySrv.Close()
+	flakySrv := serveHTTP(t, flaky)
 
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "ww.yaml")
@@ -408,19 +424,15 @@ func TestCheckCommand(t *testing.T) {
 func TestRunCommandPollsOnceAndDelivers(t *testing.T) {
 	wire := &testFeed{}
 	wire.add("b1", "Uyghur activists welcome the human rights report", "Exiles in Istanbul.")
-	src := httptest.NewServer(wire)
-	defer src.Close()
+	src := serveHTTP(t, wire)
 	garbage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/rss+xml")
 		io.WriteString(w, "<html><body>\x00 this is not a feed")
 	}))
 	defer garbage.Close()
 	desk := &receiver{}
-	deskSrv := httptest.NewServer(desk)
-	defer deskSrv.Close()
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "ww.yaml")
-	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
+	deskSrv := serveHTTP(t, desk)
+	cfgPath := writeConfig(t, fmt.Sprintf(`
 database: ww.db
 allow_private_networks: true
 sources:
@@ -437,7 +449,7 @@ webhooks:
   - id: desk
     url: %s/hook
     secret: %s
-`, src.URL, src.URL, garbage.URL, deskSrv.URL, testSecret)), 0o600)
+`, src.URL, src.URL, garbage.URL, deskSrv.URL, testSecret))
 
 	run := func() (string, int) {
 		out, err := exec.Command(binPath, "run", "--config", cfgPath, "--wait", "10s").CombinedOutput()

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,8 +17,7 @@ import (
 func TestOperationsGoneReceiverDisableEnableReplay(t *testing.T) {
 	wire := &testFeed{}
 	wire.add("o1", "Baseline item about Uyghur rights", "x")
-	src := httptest.NewServer(wire)
-	defer src.Close()
+	src := serveHTTP(t, wire)
 	var status atomic.Int32
 	status.Store(http.StatusGone)
 	desk := &receiver{}
@@ -33,9 +30,7 @@ func TestOperationsGoneReceiverDisableEnableReplay(t *testing.T) {
 	}))
 	defer deskSrv.Close()
 
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "ww.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`
+	cfg := writeConfig(t, fmt.Sprintf(`
 database: ww.db
 allow_private_networks: true
 sources:
@@ -49,7 +44,7 @@ webhooks:
     url: %s/hook
     secret: %s
     retry: [100ms]
-`, src.URL, deskSrv.URL, testSecret)), 0o600)
+`, src.URL, deskSrv.URL, testSecret))
 
 	if out, code := runBin(t, nil, "run", "--config", cfg); code != 0 {
 		t.Fatalf("baseline run: exit %d\n%s", code, out)
