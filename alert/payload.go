@@ -344,13 +344,24 @@ func slackMarkup() markup {
 	return markup{esc: slackEscape, open: "*", close: "*", bold: slackBold}
 }
 
+// topicLabel, titleLabel and sourceLabel are the one-line names every chat
+// format shows for the topic, the headline and the outlet, with fallbacks
+// for feeds that leave them empty.
+func (e Event) topicLabel() string { return oneLine(firstNonEmpty(e.Topic.Title, e.Topic.ID)) }
+func (e Event) titleLabel() string {
+	return oneLine(firstNonEmpty(e.Item.Title, e.Item.Link, "(untitled)"))
+}
+func (e Event) sourceLabel() string {
+	return oneLine(firstNonEmpty(e.Item.Source.Title, e.Item.Source.ID))
+}
+
 func slackMessage(e Event) slackPayload {
 	if e.Update != nil {
 		return slackUpdateMessage(e)
 	}
-	topic := oneLine(firstNonEmpty(e.Topic.Title, e.Topic.ID))
-	title := oneLine(firstNonEmpty(e.Item.Title, e.Item.Link, "(untitled)"))
-	source := oneLine(firstNonEmpty(e.Item.Source.Title, e.Item.Source.ID))
+	topic := e.topicLabel()
+	title := e.titleLabel()
+	source := e.sourceLabel()
 
 	blocks := []slackBlock{
 		slackHeader(topic),
@@ -405,7 +416,7 @@ func slackLinked(text, link string, limit int) string {
 // slackContext is the item's source and publication date, as a context
 // block (none when both are unknown).
 func slackContext(e Event) []slackBlock {
-	source := oneLine(firstNonEmpty(e.Item.Source.Title, e.Item.Source.ID))
+	source := e.sourceLabel()
 	ctx := escTruncate(source, slackSourceMax, slackEscape)
 	if !e.Item.Published.IsZero() {
 		// <!date^...> renders in each reader's own time zone; the text after
@@ -492,8 +503,8 @@ func discordMessage(e Event) discordPayload {
 	if e.Update != nil {
 		return discordUpdateMessage(e)
 	}
-	topic := oneLine(firstNonEmpty(e.Topic.Title, e.Topic.ID))
-	title := oneLine(firstNonEmpty(e.Item.Title, e.Item.Link, "(untitled)"))
+	topic := e.topicLabel()
+	title := e.titleLabel()
 
 	em := discordItemEmbed(e, title)
 	em.addField("Matched", oneLine(news.TermFieldsText(e.Matched)), false)
@@ -530,8 +541,8 @@ func discordItemEmbed(e Event, title string) discordEmbed {
 	if !e.Item.Published.IsZero() {
 		em.Timestamp = e.Item.Published.Format(time.RFC3339)
 	}
-	em.addField("Topic", oneLine(firstNonEmpty(e.Topic.Title, e.Topic.ID)), true)
-	em.addField("Source", oneLine(firstNonEmpty(e.Item.Source.Title, e.Item.Source.ID)), true)
+	em.addField("Topic", e.topicLabel(), true)
+	em.addField("Source", e.sourceLabel(), true)
 	return em
 }
 

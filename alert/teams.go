@@ -158,8 +158,8 @@ func teamsMessage(e Event) teamsPayload {
 	if e.Update != nil {
 		return teamsUpdateMessage(e)
 	}
-	topic := oneLine(firstNonEmpty(e.Topic.Title, e.Topic.ID))
-	title := oneLine(firstNonEmpty(e.Item.Title, e.Item.Link, "(untitled)"))
+	topic := e.topicLabel()
+	title := e.titleLabel()
 	link, linked := teamsLink(e.Item.Link)
 
 	body := []teamsElement{
@@ -218,7 +218,7 @@ func teamsTopic(topic string) teamsElement {
 // teamsContext is the item's source and publication date as a small
 // TextBlock (none when both are unknown).
 func teamsContext(e Event) []teamsElement {
-	source := oneLine(firstNonEmpty(e.Item.Source.Title, e.Item.Source.ID))
+	source := e.sourceLabel()
 	ctx := teamsBlockStart(escTruncate(source, teamsContextMax, teamsEscape))
 	if p := e.Item.Published; !p.IsZero() {
 		// DATE() and TIME() render in each reader's own locale and time

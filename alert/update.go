@@ -45,9 +45,9 @@ func sightingText(s *EventSighting) (by, title string) {
 const slackURLMax = 1500
 
 func slackUpdateMessage(e Event) slackPayload {
-	topic := oneLine(firstNonEmpty(e.Topic.Title, e.Topic.ID))
-	title := oneLine(firstNonEmpty(e.Item.Title, e.Item.Link, "(untitled)"))
-	source := oneLine(firstNonEmpty(e.Item.Source.Title, e.Item.Source.ID))
+	topic := e.topicLabel()
+	title := e.titleLabel()
+	source := e.sourceLabel()
 
 	blocks := []slackBlock{slackHeader(topic)}
 	var fallback string
@@ -98,8 +98,8 @@ func discordLinked(text, link string, limit int) string {
 }
 
 func discordUpdateMessage(e Event) discordPayload {
-	topic := oneLine(firstNonEmpty(e.Topic.Title, e.Topic.ID))
-	title := oneLine(firstNonEmpty(e.Item.Title, e.Item.Link, "(untitled)"))
+	topic := e.topicLabel()
+	title := e.titleLabel()
 
 	var em discordEmbed
 	var content string
@@ -131,8 +131,8 @@ func discordUpdateMessage(e Event) discordPayload {
 // ---- Teams ---------------------------------------------------------------
 
 func teamsUpdateMessage(e Event) teamsPayload {
-	topic := oneLine(firstNonEmpty(e.Topic.Title, e.Topic.ID))
-	title := oneLine(firstNonEmpty(e.Item.Title, e.Item.Link, "(untitled)"))
+	topic := e.topicLabel()
+	title := e.titleLabel()
 	link, linked := teamsLink(e.Item.Link)
 
 	body := []teamsElement{teamsTopic(topic)}
