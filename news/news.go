@@ -468,6 +468,19 @@ type FetchResult struct {
 	LastModified string
 	FeedTitle    string
 	Items        []Item
+	// PermanentURL is where the source now lives when every redirect on
+	// the way was permanent (301 or 308): the caller should store it and
+	// fetch it from now on. Empty when there was no redirect or any hop
+	// was temporary.
+	PermanentURL string
+	// MinInterval is the shortest polling interval the publisher asks for
+	// (RSS <ttl>, Cache-Control max-age, Expires), 0 when it asks nothing.
+	// The scheduler must not poll sooner, within its configured bounds.
+	MinInterval time.Duration
+	// Hub and Self are the feed's WebSub links (rel="hub" and rel="self"),
+	// from the HTTP Link header or the feed itself; empty when absent.
+	Hub  string
+	Self string
 }
 
 // PollResult is everything one poll of one source wants persisted, in one
