@@ -326,6 +326,42 @@ type Webhook struct {
 	// Updates opts in to match.updated events (corrections, "also
 	// reported by").
 	Updates bool
+	// Noise defers alerts on a busy day or at night instead of dropping
+	// them; the zero value sends every alert at once.
+	Noise Noise
+}
+
+// Noise is a webhook's noise control. Deferred alerts are held in the
+// outbox and go out later as one digest message; nothing is dropped.
+// Urgent matches bypass all of it.
+type Noise struct {
+	// RateCount and RatePer limit the webhook to RateCount alerts per
+	// RatePer (sliding); the overflow is held for a digest sent once the
+	// window has passed. RateCount 0: no limit.
+	RateCount int
+	RatePer   time.Duration
+	// Digest is a cron schedule as configured ("0 8 * * *"); DigestNext
+	// is its parsed form, returning the next time strictly after its
+	// argument. When set, every non-urgent alert is held and the webhook
+	// gets one digest at each scheduled time that has something to send.
+	Digest     string
+	DigestNext func(after time.Time) time.Time
+	// QuietFrom and QuietTo are quiet hours as offsets from midnight in
+	// Location, wrapping past midnight when QuietFrom > QuietTo; equal
+	// means none. Alerts in quiet hours are held and caught up in one
+	// digest when they end.
+	QuietFrom, QuietTo time.Duration
+	// Location is the time zone of Digest and quiet hours (nil: UTC).
+	Location *time.Location
+	// UrgentScore (when above 0) and UrgentTopics mark the matches that
+	// bypass every limit: a score at least UrgentScore, or a topic listed.
+	UrgentScore  float64
+	UrgentTopics []string
+}
+
+// Active reports whether any noise control is configured.
+func (n Noise) Active() bool {
+	return n.RateCount > 0 || n.DigestNext != nil || n.QuietFrom != n.QuietTo
 }
 
 // Wants reports whether the webhook subscribes to the topic.
@@ -370,6 +406,19 @@ const (
 	DeliveryDelivered DeliveryStatus = "delivered"
 	DeliveryFailed    DeliveryStatus = "failed" // permanent 4xx: not retried
 	DeliveryDead      DeliveryStatus = "dead"   // retries exhausted
+	// DeliveryHeld is a delivery that noise control deferred (rate limit,
+	// quiet hours, digest schedule): it waits to go out in a digest.
+	DeliveryHeld DeliveryStatus = "held"
+	// DeliveryDigested is a held delivery that went into a digest
+	// (Delivery.DigestID), which is delivered in its place.
+	DeliveryDigested DeliveryStatus = "digested"
+)
+
+// Why noise control held a delivery (Delivery.HoldReason).
+const (
+	HoldRateLimit  = "rate_limit"
+	HoldQuietHours = "quiet_hours"
+	HoldDigest     = "digest" // the webhook gets digests on a schedule
 )
 
 // Event types. match.created announces a new match; match.updated tells
@@ -378,6 +427,8 @@ const (
 const (
 	EventMatchCreated = "match.created"
 	EventMatchUpdated = "match.updated"
+	// EventDigest carries several held matches in one message.
+	EventDigest = "digest"
 )
 
 // Delivery is one outbox row: one event for one webhook.
@@ -397,6 +448,12 @@ type Delivery struct {
 	DeliveredAt time.Time
 	// Update says what changed, for match.updated deliveries.
 	Update *Update
+	// HeldAt and HoldReason say when and why noise control deferred the
+	// delivery (Status held or digested); DigestID names the digest it
+	// went out in. A digest delivery has no TopicID or ItemID.
+	HeldAt     time.Time
+	HoldReason string
+	DigestID   string
 }
 
 // Update is what a match.updated event reports: a corrected headline, or a
@@ -432,6 +489,9 @@ type Alert struct {
 	Delivery Delivery
 	Topic    Topic
 	Entry    Entry
+	// Digest holds the alerts a digest delivery carries, oldest first;
+	// empty for any other event.
+	Digest []Alert
 }
 
 // SourceState is what wirewatch remembers about a source between polls.

@@ -145,6 +145,7 @@ func testStoreContract(t *testing.T, b backend) {
 	testTopicStateContract(t, b)
 	testOutboxContract(t, b)
 	testStoryContract(t, b)
+	testNoiseContract(t, b)
 
 	t.Run("Ping", func(t *testing.T) {
 		if err := b.open(t).Ping(ctx); err != nil {

@@ -182,6 +182,58 @@ var sqliteMigrations = []migration{
 		// A match.updated event's news.Update, JSON (NULL for match.created).
 		`ALTER TABLE deliveries ADD COLUMN update_json TEXT`,
 	}, after: fillStoryKeys},
+	{version: 5, name: "noise control: held deliveries and digests", stmts: []string{
+		// SQLite can neither relax NOT NULL nor change a CHECK in place, so
+		// the outbox is rebuilt: a digest row belongs to no single match
+		// (topic_id and item_id NULL, which the foreign key allows), and
+		// two statuses are new. held_at and hold_reason say when and why
+		// noise control deferred a row; digest_id names the digest a held
+		// row went out in; admitted_at is when a row passed the rate
+		// limit, which is what the limit counts.
+		`CREATE TABLE deliveries_v5 (
+			id           TEXT PRIMARY KEY,
+			webhook_id   TEXT NOT NULL,
+			event_type   TEXT NOT NULL,
+			topic_id     TEXT,
+			item_id      TEXT,
+			status       TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed', 'dead', 'held', 'digested')),
+			attempts     BIGINT NOT NULL DEFAULT 0,
+			next_attempt BIGINT,
+			leased_until BIGINT,
+			last_error   TEXT NOT NULL DEFAULT '',
+			created_at   BIGINT NOT NULL,
+			delivered_at BIGINT,
+			finished_at  BIGINT,
+			claimed_at   BIGINT,
+			update_json  TEXT,
+			held_at      BIGINT,
+			hold_reason  TEXT NOT NULL DEFAULT '',
+			digest_id    TEXT,
+			admitted_at  BIGINT,
+			FOREIGN KEY (topic_id, item_id) REFERENCES matches (topic_id, item_id),
+			CHECK ((topic_id IS NULL) = (event_type = 'digest')),
+			CHECK ((item_id IS NULL) = (event_type = 'digest'))
+		)`,
+		`INSERT INTO deliveries_v5 (id, webhook_id, event_type, topic_id, item_id, status, attempts, next_attempt,
+			leased_until, last_error, created_at, delivered_at, finished_at, claimed_at, update_json)
+		SELECT id, webhook_id, event_type, topic_id, item_id, status, attempts, next_attempt,
+			leased_until, last_error, created_at, delivered_at, finished_at, claimed_at, update_json
+		FROM deliveries`,
+		`DROP TABLE deliveries`,
+		`ALTER TABLE deliveries_v5 RENAME TO deliveries`,
+		`CREATE INDEX deliveries_queue ON deliveries (webhook_id, status, created_at, id)`,
+		`CREATE INDEX deliveries_status ON deliveries (status, created_at, id)`,
+		`CREATE INDEX deliveries_created ON deliveries (created_at, id)`,
+		`CREATE INDEX deliveries_match ON deliveries (topic_id, item_id)`,
+		`CREATE INDEX deliveries_pending ON deliveries (webhook_id, created_at, id, next_attempt, leased_until)
+			WHERE status = 'pending'`,
+		// A webhook's held rows, oldest first: what the next digest takes.
+		`CREATE INDEX deliveries_held ON deliveries (webhook_id, held_at, id) WHERE status = 'held'`,
+		// A digest's members.
+		`CREATE INDEX deliveries_digest ON deliveries (digest_id, created_at, id) WHERE digest_id IS NOT NULL`,
+		// The rate limit counts a webhook's admissions in a recent window.
+		`CREATE INDEX deliveries_admitted ON deliveries (webhook_id, admitted_at) WHERE admitted_at IS NOT NULL`,
+	}},
 }
 
 // fillStoryKeys computes the story keys of the items stored before

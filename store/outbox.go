@@ -66,7 +66,7 @@ const (
 	queueFirstClaimable = `SELECT id FROM deliveries WHERE webhook_id = $1 AND status = 'pending' AND ` + claimable + `
 		ORDER BY created_at, id LIMIT 1`
 	claimSet = `UPDATE deliveries SET leased_until = $3, claimed_at = $2 WHERE id = (`
-	claimEnd = `) AND status = 'pending' AND ` + claimable + ` RETURNING id`
+	claimEnd = `) AND status = 'pending' AND ` + claimable + ` RETURNING id, event_type`
 
 	claimOrderedSQL   = claimSet + queueHead + claimEnd
 	claimUnorderedSQL = claimSet + queueFirstClaimable + claimEnd
@@ -148,13 +148,20 @@ func (s *SQLite) claimNext(ctx context.Context, tx *sql.Tx, webhookID string, or
 	if ordered {
 		claim = s.hot.claimOrdered
 	}
-	var id string
-	err := tx.StmtContext(ctx, claim).QueryRowContext(ctx, webhookID, now.UnixMilli(), now.Add(lease).UnixMilli()).Scan(&id)
+	var id, eventType string
+	err := tx.StmtContext(ctx, claim).QueryRowContext(ctx, webhookID, now.UnixMilli(), now.Add(lease).UnixMilli()).Scan(&id, &eventType)
 	if errors.Is(err, sql.ErrNoRows) {
 		return news.Alert{}, false, nil // empty, or (ordered) the head blocks the queue
 	}
 	if err != nil {
 		return news.Alert{}, false, err
+	}
+	if eventType == news.EventDigest {
+		a, err := loadDigest(ctx, tx, id)
+		if err != nil {
+			return news.Alert{}, false, err
+		}
+		return a, true, nil
 	}
 
 	var (
