@@ -45,6 +45,17 @@ type Queue interface {
 	// WebhookState returns the webhook's recorded health. A webhook with
 	// no record yet has a zero state (news.ErrNotFound is read the same).
 	WebhookState(ctx context.Context, webhookID string) (news.WebhookState, error)
+
+	// Noise control (see noise.go). AdmitDelivery lets a claimed delivery
+	// through the webhook's rate limit (limit per per; 0: no limit, only
+	// counted) or holds it as overflow, and reports which; HoldDelivery
+	// holds it for a digest; Held counts the held rows and dates the
+	// oldest; CreateDigest moves held rows into one new pending digest
+	// delivery (ok=false: nothing was held).
+	AdmitDelivery(ctx context.Context, deliveryID string, now time.Time, limit int, per time.Duration) (bool, error)
+	HoldDelivery(ctx context.Context, deliveryID, reason string, now time.Time) error
+	Held(ctx context.Context, webhookID string) (int, time.Time, error)
+	CreateDigest(ctx context.Context, webhookID string, now time.Time) (news.Delivery, bool, error)
 }
 
 // Options tune a Dispatcher. The zero value works apart from Policy, whose
@@ -119,8 +130,9 @@ type hook struct {
 	ordered bool
 	workers int
 	lease   time.Duration
-	urlErr  error     // non-nil: the URL can never be posted to
-	rend    *renderer // the format, with a parsed template
+	urlErr  error        // non-nil: the URL can never be posted to
+	rend    *renderer    // the format, with a parsed template
+	noise   *noisePolicy // nil: every alert goes out at once
 
 	// wake tells one idle worker that there may be work. Notify puts a
 	// token in; a worker that claimed a row passes one on while siblings
@@ -235,6 +247,7 @@ func newHook(w news.Webhook) *hook {
 		h.urlErr = fmt.Errorf("alert: webhook %q: url is not an absolute http(s) URL", w.ID)
 	}
 	h.rend = newRenderer(w)
+	h.noise = newNoisePolicy(w.Noise)
 	return h
 }
 
@@ -321,12 +334,18 @@ func (d *Dispatcher) work(ctx context.Context, h *hook) {
 			continue
 		}
 		if !ok {
+			if d.flushDigest(ctx, h) {
+				continue // a digest is ready: claim it now
+			}
 			d.sleep(ctx, h, hint)
 			hint = time.Time{}
 			continue
 		}
 		if h.idle.Load() > 0 {
 			h.notify() // there was a row; there may be more for a sibling
+		}
+		if d.applyNoise(ctx, h, a) {
+			continue // held for a digest
 		}
 		hint = d.attempt(ctx, h, a)
 	}
@@ -465,11 +484,13 @@ func (d *Dispatcher) Deliver(ctx context.Context, w news.Webhook, a news.Alert, 
 
 func (d *Dispatcher) deliver(ctx context.Context, h *hook, a news.Alert, attempt int) Outcome {
 	w := &h.cfg
-	if a.Topic.Title == "" {
-		if a.Topic.ID == "" {
-			a.Topic.ID = a.Delivery.TopicID
+	a = d.withTopicTitle(a)
+	if len(a.Digest) > 0 {
+		members := make([]news.Alert, len(a.Digest))
+		for i, m := range a.Digest {
+			members[i] = d.withTopicTitle(m)
 		}
-		a.Topic.Title = d.topics[a.Topic.ID]
+		a.Digest = members
 	}
 	body, contentType, err := h.rend.render(a)
 	if err != nil {
@@ -529,6 +550,17 @@ func (d *Dispatcher) deliver(ctx context.Context, h *hook, a news.Alert, attempt
 		o.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), d.now())
 	}
 	return o
+}
+
+// withTopicTitle fills an alert's topic title from the configured topics.
+func (d *Dispatcher) withTopicTitle(a news.Alert) news.Alert {
+	if a.Topic.Title == "" {
+		if a.Topic.ID == "" {
+			a.Topic.ID = a.Delivery.TopicID
+		}
+		a.Topic.Title = d.topics[a.Topic.ID]
+	}
+	return a
 }
 
 // stripURL drops the URL that *url.Error puts in its message: webhook URLs

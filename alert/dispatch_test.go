@@ -44,6 +44,11 @@ type memRow struct {
 	lastErr  string
 	retries  []memRetry
 	at       time.Time
+	// noise control
+	admitted time.Time
+	heldAt   time.Time
+	reason   string
+	digestID string
 }
 
 type memRetry struct {

@@ -58,6 +58,9 @@ type Event struct {
 	// Item stays the story first alerted (with its current title), so a
 	// receiver can tie the update to the alert it already has.
 	Update *EventUpdate `json:"update,omitempty"`
+	// Digest is set exactly when Type is "digest", for templates; the
+	// "json" format sends a digest as DigestEvent.
+	Digest *EventDigest `json:"-"`
 }
 
 // EventUpdate is what a match.updated event reports: Kind "corrected"
@@ -241,6 +244,9 @@ func Formats() []string { return []string{"json", "slack", "discord", "teams", "
 // unknown formats. A match.updated event renders as a short message about
 // the change (see update.go); one without a valid update is an error.
 func Render(format string, a news.Alert) (body []byte, contentType string, err error) {
+	if a.Delivery.EventType == news.EventDigest {
+		return renderDigest(format, a)
+	}
 	e, err := newEvent(a)
 	if err != nil {
 		return nil, "", err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -122,6 +123,46 @@ func goldenCases() []struct {
 		{"", goldenAlert()},
 		{news.UpdateCorrected, goldenCorrected()},
 		{news.UpdateAlsoReported, goldenAlsoReported()},
+		{news.EventDigest, goldenDigest(3)},
+	}
+}
+
+// goldenDigest is a digest of n alerts held during quiet hours and over
+// the rate limit: the golden alert, its correction, and more of the same
+// story from other outlets (the golden case: the new match, the
+// correction and one more).
+func goldenDigest(n int) news.Alert {
+	held := time.Date(2024, 5, 14, 22, 10, 0, 0, time.UTC)
+	var members []news.Alert
+	for i := range n {
+		var m news.Alert
+		switch i {
+		case 0:
+			m = goldenAlert()
+		case 1:
+			m = goldenCorrected()
+		default:
+			m = goldenAlert()
+			m.Entry.Item.ID = news.ItemID("afp", fmt.Sprintf("story-%d", i))
+			m.Entry.Item.SourceID = "afp"
+			m.Entry.SourceTitle = "AFP"
+			m.Entry.Item.Title = fmt.Sprintf("Xinjiang report, reaction %d", i)
+			m.Entry.Item.Link = fmt.Sprintf("https://afp.example/%d", i)
+			m.Delivery.ID = news.DeliveryID(news.EventMatchCreated, "xinjiang", m.Entry.Item.ID, "newsroom")
+			m.Delivery.ItemID = m.Entry.Item.ID
+		}
+		m.Delivery.Status = news.DeliveryDigested
+		m.Delivery.HeldAt = held.Add(time.Duration(i) * time.Minute)
+		m.Delivery.HoldReason = news.HoldQuietHours
+		members = append(members, m)
+	}
+	return news.Alert{
+		Delivery: news.Delivery{
+			ID: news.DeliveryID(news.EventDigest, "", members[0].Delivery.ID, "newsroom"), WebhookID: "newsroom",
+			EventType: news.EventDigest, Status: news.DeliveryPending,
+			CreatedAt: time.Date(2024, 5, 15, 7, 0, 0, 0, time.UTC), HoldReason: "quiet_hours,rate_limit",
+		},
+		Digest: members,
 	}
 }
 

@@ -11,3 +11,11 @@ import _ "embed" // for EventSchema
 //
 //go:embed event.schema.json
 var EventSchema []byte
+
+// DigestSchema is the JSON Schema (draft 2020-12) of a digest's body in the
+// "json" format, DigestEvent; its alerts refer to EventSchema by $id.
+//
+// It is a shared byte slice: do not modify it.
+//
+//go:embed digest.schema.json
+var DigestSchema []byte

@@ -53,6 +53,18 @@ import (
 //	                      called on the event: {{mark . "**" "**"}}
 //	truncate N STRING     STRING cut to N characters, ending in "…" if cut
 //
+// A webhook with noise control (rate_limit, quiet_hours, digest) also gets
+// digests: events with .Type "digest", .ID, .Timestamp (when the digest was
+// made) and .Digest set (nil for every other event):
+//
+//	.Digest.Reasons       []string: "rate_limit", "quiet_hours", "digest"
+//	.Digest.Count         how many alerts it carries
+//	.Digest.Since .Digest.Until   when the first and the last were held
+//	.Digest.Alerts        []Event, each as it would have been sent alone
+//
+// Such a webhook's template must use .Digest, {{if .Digest}}…{{else}}…{{end}}
+// (ParseTemplateFor checks).
+//
 // Feed text is inserted as it is: a template is responsible for escaping
 // it for its receiver (json does, for JSON). A body that is valid JSON is
 // sent as application/json, anything else as text/plain.
@@ -102,6 +114,53 @@ func ParseTemplate(text string) error {
 		}
 	}
 	return nil
+}
+
+// ParseTemplateFor checks a webhook's template as ParseTemplate does and,
+// when the webhook has noise control (and so receives digests), that the
+// template handles a digest: it must use .Digest (a template written for
+// single alerts would render a digest as one empty alert) and render a
+// sample digest to a non-empty body.
+func ParseTemplateFor(w news.Webhook) error {
+	if err := ParseTemplate(w.Template); err != nil {
+		return err
+	}
+	if !w.Noise.Active() {
+		return nil
+	}
+	if !strings.Contains(w.Template, ".Digest") {
+		return errors.New("alert: template: this webhook has noise control, so it receives digests, but the template never uses .Digest ({{if .Digest}}…{{range .Digest.Alerts}}…{{end}}…{{else}}…{{end}})")
+	}
+	t, err := parseTemplate(w.Template)
+	if err != nil {
+		return err
+	}
+	d, err := newDigestEvent(sampleDigest())
+	if err != nil {
+		return err
+	}
+	if _, _, err := executeTemplate(t, Event{Type: d.Type, ID: d.ID, Timestamp: d.Timestamp, Digest: &d.Digest}); err != nil {
+		return fmt.Errorf("%w (on a digest)", err)
+	}
+	return nil
+}
+
+// sampleDigest is the digest templates are checked against: the sample
+// alerts, held during quiet hours.
+func sampleDigest() news.Alert {
+	members := sampleAlerts()
+	for i := range members {
+		members[i].Delivery.HeldAt = members[i].Delivery.CreatedAt
+		members[i].Delivery.HoldReason = news.HoldQuietHours
+	}
+	return news.Alert{
+		Delivery: news.Delivery{
+			ID: news.DeliveryID(news.EventDigest, "", members[0].Delivery.ID, "example-webhook"), WebhookID: "example-webhook",
+			EventType: news.EventDigest, CreatedAt: members[len(members)-1].Delivery.CreatedAt.Add(time.Hour),
+			HoldReason: news.HoldQuietHours,
+		},
+		Digest: members,
+	}
 }
 
 // parseTemplate parses and checks a template.
@@ -306,9 +365,18 @@ func (r *renderer) render(a news.Alert) ([]byte, string, error) {
 	if r.err != nil {
 		return nil, "", r.err
 	}
-	e, err := newEvent(a)
-	if err != nil {
-		return nil, "", err
+	var e Event
+	if a.Delivery.EventType == news.EventDigest {
+		d, err := newDigestEvent(a)
+		if err != nil {
+			return nil, "", err
+		}
+		e = Event{Type: d.Type, ID: d.ID, Timestamp: d.Timestamp, Digest: &d.Digest}
+	} else {
+		var err error
+		if e, err = newEvent(a); err != nil {
+			return nil, "", err
+		}
 	}
 	return executeTemplate(r.tmpl, e)
 }

@@ -14,7 +14,12 @@ import (
 // goldenTemplate is a desk's template for a chat tool that takes
 // {"text": ...} with Markdown (Mattermost, Rocket.Chat and the like): it
 // uses every documented field and every added function.
-const goldenTemplate = `{
+const goldenTemplate = `{{if .Digest}}{
+  "text": {{json (printf "%d alerts (%s)" .Digest.Count (join .Digest.Reasons ", "))}},
+  "type": {{json .Type}}, "id": {{json .ID}}, "since": {{json .Digest.Since}},
+  "alerts": [{{range $i, $a := .Digest.Alerts}}{{if $i}},{{end}}
+    {{json (printf "[%s](%s) · %s · %s" $a.Item.Title $a.Item.Link $a.Topic.Title $a.ID)}}{{end}}]
+}{{else}}{
   "text": {{json (printf "**%s**: [%s](%s)" .Topic.Title .Item.Title .Item.Link)}},
   "type": {{json .Type}}, "id": {{json .ID}}, "topic_id": {{json .Topic.ID}},
   "when": {{json (.Timestamp.Format "2006-01-02 15:04 UTC")}},
@@ -32,7 +37,7 @@ const goldenTemplate = `{
   {{json (printf "Also reported by %s (%s) at %s: [%s](%s)" .Source.Title .Source.ID (.SeenAt.Format "15:04") .Title .Link)}}, "other_item": {{json .ItemID}}
   {{- end}}{{end}}
 {{- end}}
-}`
+}{{end}}`
 
 // formatHook is a webhook of the format, with goldenTemplate for
 // "template", for tests that go through every format.

@@ -701,7 +701,7 @@ func (d decoder) webhook(n *yaml.Node, topicIDs map[string]bool, allowPrivate bo
 			w.Timeout = d.duration(v)
 		case "template":
 			w.Template = d.str(v)
-			if err := alert.ParseTemplate(w.Template); err != nil {
+			if err := alert.ParseTemplateFor(w); err != nil {
 				d.p.add(v, "webhook %q: template: %v", w.ID, err)
 			}
 		case "ordered":
