@@ -62,9 +62,11 @@ func TestDigestSchema(t *testing.T) {
 	// The schema refuses what a receiver must never get.
 	good, _, _ := Render("json", goldenDigest(2))
 	for name, mutate := range map[string]func(m map[string]any){
-		"no alerts":     func(m map[string]any) { m["digest"].(map[string]any)["alerts"] = []any{} },
-		"bad reason":    func(m map[string]any) { m["digest"].(map[string]any)["reasons"] = []any{"boredom"} },
-		"alert no id":   func(m map[string]any) { delete(m["digest"].(map[string]any)["alerts"].([]any)[0].(map[string]any), "id") },
+		"no alerts":  func(m map[string]any) { m["digest"].(map[string]any)["alerts"] = []any{} },
+		"bad reason": func(m map[string]any) { m["digest"].(map[string]any)["reasons"] = []any{"boredom"} },
+		"alert no id": func(m map[string]any) {
+			delete(m["digest"].(map[string]any)["alerts"].([]any)[0].(map[string]any), "id")
+		},
 		"not a digest":  func(m map[string]any) { m["type"] = "match.created" },
 		"count missing": func(m map[string]any) { delete(m["digest"].(map[string]any), "count") },
 	} {

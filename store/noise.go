@@ -102,25 +102,19 @@ func hold(ctx context.Context, tx *sql.Tx, id, reason string, now time.Time) err
 	return nil
 }
 
-// HeldSummary is what is waiting for a webhook's next digest.
-type HeldSummary struct {
-	Count  int
-	Oldest time.Time // when the oldest held delivery was held
-}
-
-// Held summarises the webhook's held deliveries (a zero summary: none).
-func (s *SQLite) Held(ctx context.Context, webhookID string) (HeldSummary, error) {
+// Held counts the webhook's held deliveries and says when the oldest was
+// held (zero time: none held): what its next digest would carry.
+func (s *SQLite) Held(ctx context.Context, webhookID string) (int, time.Time, error) {
 	var (
-		h      HeldSummary
+		n      int
 		oldest sql.NullInt64
 	)
 	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), MIN(held_at) FROM deliveries
-		WHERE webhook_id = $1 AND status = 'held'`, webhookID).Scan(&h.Count, &oldest)
+		WHERE webhook_id = $1 AND status = 'held'`, webhookID).Scan(&n, &oldest)
 	if err != nil {
-		return HeldSummary{}, fmt.Errorf("store: held deliveries of webhook %q: %w", webhookID, err)
+		return 0, time.Time{}, fmt.Errorf("store: held deliveries of webhook %q: %w", webhookID, err)
 	}
-	h.Oldest = timeOf(oldest)
-	return h, nil
+	return n, timeOf(oldest), nil
 }
 
 // CreateDigest moves the webhook's held deliveries, oldest first and at most
