@@ -701,9 +701,20 @@ func (d decoder) webhook(n *yaml.Node, topicIDs map[string]bool, allowPrivate bo
 			w.Timeout = d.duration(v)
 		case "template":
 			w.Template = d.str(v)
-			if err := alert.ParseTemplateFor(w); err != nil {
-				d.p.add(v, "webhook %q: template: %v", w.ID, err)
+		case "rate_limit":
+			w.Noise.RateCount, w.Noise.RatePer = d.rateLimit(v, w.ID)
+		case "digest":
+			w.Noise.Digest = d.str(v)
+		case "timezone":
+			loc, err := time.LoadLocation(d.str(v))
+			if err != nil || d.str(v) == "" {
+				d.p.add(v, "webhook %q: timezone %q is not an IANA time zone name such as Europe/London", w.ID, d.str(v))
 			}
+			w.Noise.Location = loc
+		case "quiet_hours":
+			w.Noise.QuietFrom, w.Noise.QuietTo = d.quietHours(v, w.ID)
+		case "urgent":
+			w.Noise.UrgentScore, w.Noise.UrgentTopics = d.urgent(v, w.ID, topicIDs)
 		case "ordered":
 			w.Unordered = !d.boolean(v)
 		case "updates":
@@ -715,9 +726,28 @@ func (d decoder) webhook(n *yaml.Node, topicIDs map[string]bool, allowPrivate bo
 			}
 			w.Concurrency = int(c)
 		default:
-			d.unknown(k, key, "id, url, format, secret, secrets, topics, retry, timeout, template, ordered, concurrency, updates")
+			d.unknown(k, key, "id, url, format, secret, secrets, topics, retry, timeout, template, ordered, concurrency, updates, "+
+				"rate_limit, digest, timezone, quiet_hours, urgent")
 		}
 	})
+	// The digest schedule and the template are checked once every key is
+	// read: both depend on others (timezone, the noise settings).
+	if w.Noise.Digest != "" {
+		next, err := watch.CronNext(w.Noise.Digest, w.Noise.Location)
+		if err != nil {
+			d.p.add(d.at(n, "digest"), "webhook %q: digest: %v", w.ID, err)
+		}
+		w.Noise.DigestNext = next
+	}
+	if w.Template != "" {
+		if err := alert.ParseTemplateFor(w); err != nil {
+			d.p.add(d.at(n, "template"), "webhook %q: template: %v", w.ID, err)
+		}
+	}
+	has := func(key string) bool { return d.at(n, key) != n }
+	if has("urgent") && !has("rate_limit") && !has("digest") && !has("quiet_hours") {
+		d.p.add(d.at(n, "urgent"), "webhook %q: urgent has nothing to bypass without rate_limit, digest or quiet_hours", w.ID)
+	}
 	if w.Format == "template" && w.Template == "" && n.Kind == yaml.MappingNode {
 		d.p.add(n, "webhook %q: format template needs a template:", w.ID)
 	}
@@ -734,6 +764,78 @@ func (d decoder) webhook(n *yaml.Node, topicIDs map[string]bool, allowPrivate bo
 		d.p.add(n, "webhook %q: format json needs a secret (whsec_… base64) so receivers can verify alerts", w.ID)
 	}
 	return w
+}
+
+// rateLimit reads "COUNT/DURATION", e.g. "10/10m": at most COUNT alerts
+// per DURATION.
+func (d decoder) rateLimit(v *yaml.Node, webhookID string) (int, time.Duration) {
+	count, per, ok := strings.Cut(d.str(v), "/")
+	n, err := strconv.Atoi(strings.TrimSpace(count))
+	if !ok || err != nil || n < 1 {
+		d.p.add(v, "webhook %q: rate_limit %q must be COUNT/DURATION, e.g. 10/10m (at most 10 alerts per 10 minutes)", webhookID, d.str(v))
+		return 0, 0
+	}
+	dur, err := parseDuration(strings.TrimSpace(per))
+	if err != nil || dur < time.Second {
+		d.p.add(v, "webhook %q: rate_limit %q: the window must be a duration of at least 1s, e.g. 10m", webhookID, d.str(v))
+		return 0, 0
+	}
+	return n, dur
+}
+
+// quietHours reads "HH:MM-HH:MM" (the end may be past midnight).
+func (d decoder) quietHours(v *yaml.Node, webhookID string) (from, to time.Duration) {
+	bad := func() (time.Duration, time.Duration) {
+		d.p.add(v, "webhook %q: quiet_hours %q must be HH:MM-HH:MM, e.g. 22:00-07:00", webhookID, d.str(v))
+		return 0, 0
+	}
+	a, b, ok := strings.Cut(d.str(v), "-")
+	if !ok {
+		return bad()
+	}
+	clock := func(s string) (time.Duration, bool) {
+		t, err := time.Parse("15:04", strings.TrimSpace(s))
+		if err != nil {
+			return 0, false
+		}
+		return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, true
+	}
+	from, ok1 := clock(a)
+	to, ok2 := clock(b)
+	if !ok1 || !ok2 {
+		return bad()
+	}
+	if from == to {
+		d.p.add(v, "webhook %q: quiet_hours %q starts and ends at the same time", webhookID, d.str(v))
+	}
+	return from, to
+}
+
+// urgent reads {score: N, topics: [...]}: what bypasses noise control.
+func (d decoder) urgent(v *yaml.Node, webhookID string, topicIDs map[string]bool) (score float64, topics []string) {
+	d.mapping(v, "urgent", func(key string, k, v *yaml.Node) {
+		switch key {
+		case "score":
+			score = d.number(v)
+			if score <= 0 {
+				d.p.add(v, "webhook %q: urgent score must be above 0", webhookID)
+			}
+		case "topics":
+			topics = d.strs(v)
+			for i, t := range topics {
+				if !topicIDs[t] {
+					at := v
+					if v.Kind == yaml.SequenceNode {
+						at = v.Content[i]
+					}
+					d.p.add(at, "webhook %q: urgent names unknown topic %q", webhookID, t)
+				}
+			}
+		default:
+			d.unknown(k, key, "score, topics")
+		}
+	})
+	return score, topics
 }
 
 // atoiOr parses a positive integer or returns def.

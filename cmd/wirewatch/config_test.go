@@ -226,3 +226,90 @@ topics:
 		}
 	}
 }
+
+func TestNoiseControlConfig(t *testing.T) {
+	src := `
+sources:
+  - id: un-news
+    url: https://news.un.org/feed/subscribe/en/news/all/rss.xml
+topics:
+  - id: xinjiang-report
+    query: Xinjiang
+  - id: beat
+    query: Uyghur*
+webhooks:
+  - id: desk
+    url: https://hooks.slack.com/services/T/B/X
+    format: slack
+    rate_limit: 10/10m
+    quiet_hours: "22:00-07:00"
+    digest: "0 8 * * *"
+    timezone: Europe/London
+    urgent: {score: 4.5, topics: [xinjiang-report]}
+`
+	cfg, err := ParseConfig("ww.yaml", []byte(src), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := cfg.Webhooks[0].Noise
+	if n.RateCount != 10 || n.RatePer != 10*time.Minute || n.QuietFrom != 22*time.Hour || n.QuietTo != 7*time.Hour ||
+		n.Location == nil || n.Location.String() != "Europe/London" || n.UrgentScore != 4.5 ||
+		len(n.UrgentTopics) != 1 || n.UrgentTopics[0] != "xinjiang-report" || n.DigestNext == nil {
+		t.Fatalf("noise = %+v", n)
+	}
+	// 08:00 London in summer is 07:00 UTC.
+	if got, want := n.DigestNext(time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)), time.Date(2026, 7, 2, 7, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("next digest = %v, want %v", got, want)
+	}
+
+	bad := `
+sources:
+  - id: s
+    url: https://example.org/feed
+topics:
+  - id: t
+    query: x
+webhooks:
+  - id: desk
+    url: https://hooks.example.org/x
+    format: slack
+    rate_limit: ten a minute
+    quiet_hours: "22h-7h"
+    digest: "0 25 * * *"
+    timezone: Mars/Olympus
+    urgent: {score: -1, topics: [nope], when: always}
+  - id: calm
+    url: https://hooks.example.org/y
+    format: template
+    template: '{{.Item.Title}}'
+    rate_limit: 5/1h
+  - id: pointless
+    url: https://hooks.example.org/z
+    format: slack
+    urgent: {score: 3}
+`
+	_, err = ParseConfig("ww.yaml", []byte(bad), env(nil))
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want *ConfigError", err)
+	}
+	all := strings.Join(ce.Problems, "\n")
+	for _, w := range []string{
+		`ww.yaml:12:17: webhook "desk": rate_limit "ten a minute" must be COUNT/DURATION`,
+		`ww.yaml:13:18: webhook "desk": quiet_hours "22h-7h" must be HH:MM-HH:MM`,
+		`ww.yaml:14:13: webhook "desk": digest: bad cron expression`,
+		`ww.yaml:15:15: webhook "desk": timezone "Mars/Olympus"`,
+		`webhook "desk": urgent score must be above 0`,
+		`webhook "desk": urgent names unknown topic "nope"`,
+		`unknown key "when"`,
+		`ww.yaml:20:15: webhook "calm": template: alert: template: this webhook has noise control`,
+		`webhook "pointless": urgent has nothing to bypass`,
+	} {
+		if strings.Contains(all, `"desk": urgent has nothing`) {
+			t.Errorf("urgent reported as pointless next to noise settings that did not parse:\n%s", all)
+		}
+		if !strings.Contains(all, w) {
+			t.Errorf("problems lack %q\n--- got:\n%s", w, all)
+		}
+	}
+}

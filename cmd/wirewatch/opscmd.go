@@ -56,13 +56,13 @@ func cmdDeliveries(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return cmdDeliveriesRetry(ctx, args[1:], stdout, stderr)
 	}
 	fs := newFlags("deliveries", `List webhook deliveries from the outbox, newest first: status (pending, delivered,
-failed, dead), attempts, last error and next attempt.
+failed, dead; held and digested under noise control), attempts, last error and next attempt.
 
   wirewatch deliveries --config F --status dead
   wirewatch deliveries retry --config F --dead        # replay dead-lettered deliveries
   wirewatch deliveries retry --config F msg_2f6c…     # replay one`, stderr)
 	path := configFlag(fs)
-	status := fs.String("status", "", "only this status: pending, delivered, failed or dead")
+	status := fs.String("status", "", "only this status: pending, delivered, failed, dead, held or digested")
 	webhook := fs.String("webhook", "", "only this webhook")
 	topic := fs.String("topic", "", "only this topic")
 	since := fs.String("since", "", "only deliveries created since (24h, 7d, or an RFC 3339 time)")
@@ -72,9 +72,10 @@ failed, dead), attempts, last error and next attempt.
 		return err
 	}
 	switch news.DeliveryStatus(*status) {
-	case "", news.DeliveryPending, news.DeliveryDelivered, news.DeliveryFailed, news.DeliveryDead:
+	case "", news.DeliveryPending, news.DeliveryDelivered, news.DeliveryFailed, news.DeliveryDead,
+		news.DeliveryHeld, news.DeliveryDigested:
 	default:
-		return usageError{fmt.Errorf("--status %q: want pending, delivered, failed or dead", *status)}
+		return usageError{fmt.Errorf("--status %q: want pending, delivered, failed, dead, held or digested", *status)}
 	}
 	sinceT, err := parseSince(*since, time.Now())
 	if err != nil {
@@ -107,8 +108,18 @@ failed, dead), attempts, last error and next attempt.
 		if d.Status == news.DeliveryPending && !d.NextAttempt.IsZero() {
 			next = d.NextAttempt.Local().Format("2006-01-02 15:04:05")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.WebhookID, d.TopicID, d.Status, d.Attempts,
-			d.CreatedAt.Local().Format("2006-01-02 15:04:05"), next, oneLine(d.LastError, 80))
+		topic, status, note := d.TopicID, string(d.Status), oneLine(d.LastError, 80)
+		switch d.Status {
+		case news.DeliveryHeld:
+			status += " (" + d.HoldReason + ")"
+		case news.DeliveryDigested:
+			note = "in digest " + d.DigestID
+		}
+		if d.EventType == news.EventDigest {
+			topic = "(digest: " + d.HoldReason + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.WebhookID, topic, status, d.Attempts,
+			d.CreatedAt.Local().Format("2006-01-02 15:04:05"), next, note)
 	}
 	return tw.Flush()
 }
@@ -277,6 +288,11 @@ type deliveryView struct {
 	LastError   string    `json:"last_error,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
 	DeliveredAt time.Time `json:"delivered_at,omitzero"`
+	// Noise control: when and why a delivery was held, and the digest it
+	// went out in.
+	HeldAt     time.Time `json:"held_at,omitzero"`
+	HoldReason string    `json:"hold_reason,omitempty"`
+	Digest     string    `json:"digest,omitempty"`
 }
 
 func deliveryViews(ds []news.Delivery) []deliveryView {
@@ -287,7 +303,7 @@ func deliveryViews(ds []news.Delivery) []deliveryView {
 			next = time.Time{}
 		}
 		out[i] = deliveryView{d.ID, d.WebhookID, d.EventType, d.TopicID, d.ItemID, string(d.Status), d.Attempts,
-			next, d.LastError, d.CreatedAt, d.DeliveredAt}
+			next, d.LastError, d.CreatedAt, d.DeliveredAt, d.HeldAt, d.HoldReason, d.DigestID}
 	}
 	return out
 }
