@@ -326,6 +326,8 @@ type Webhook struct {
 	// Updates opts in to match.updated events (corrections, "also
 	// reported by").
 	Updates bool
+	// SourceHealth opts in to source.health events.
+	SourceHealth bool
 	// Noise defers alerts on a busy day or at night instead of dropping
 	// them; the zero value sends every alert at once.
 	Noise Noise
@@ -429,6 +431,9 @@ const (
 	EventMatchUpdated = "match.updated"
 	// EventDigest carries several held matches in one message.
 	EventDigest = "digest"
+	// EventSourceHealth reports a source that turned failed or silent, or
+	// recovered, to webhooks that opted in (source_health: true).
+	EventSourceHealth = "source.health"
 )
 
 // Delivery is one outbox row: one event for one webhook.
@@ -454,6 +459,8 @@ type Delivery struct {
 	HeldAt     time.Time
 	HoldReason string
 	DigestID   string
+	// Health is what a source.health delivery reports.
+	Health *SourceHealth
 }
 
 // Update is what a match.updated event reports: a corrected headline, or a
@@ -507,8 +514,50 @@ type SourceState struct {
 	LastPoll    time.Time
 	LastSuccess time.Time
 	LastError   string
-	// Failures counts consecutive failed polls.
+	// Failures counts consecutive failed polls (a suspected network outage
+	// of wirewatch's own does not count).
 	Failures int
+	// ErrorReason is the last failure's reason code (dns, connect, tls,
+	// timeout, http-4xx, http-5xx, too-large, parse, ssrf-blocked,
+	// redirects, other); "" after a success.
+	ErrorReason string
+	// NextPoll is the earliest time the source may be polled again (a
+	// failure's backoff, the publisher's Retry-After or asked interval);
+	// zero: at its next scheduled time.
+	NextPoll time.Time
+	// MinInterval is the polling interval the publisher last asked for.
+	MinInterval time.Duration
+	// MovedTo is where a permanent redirect moved the source: fetched
+	// instead of URL for as long as the configured URL stays URL.
+	MovedTo string
+	// Health is the health last reported for the source (a HealthOK,
+	// HealthFailing, HealthFailed or HealthSilent), so a change is reported
+	// once, across restarts too; "" before the first poll.
+	Health string
+}
+
+// Source health states.
+const (
+	HealthOK      = "ok"
+	HealthFailing = "failing" // failed lately, still retried on a backoff
+	HealthFailed  = "failed"  // failing for long: still retried, and reported
+	HealthSilent  = "silent"  // fetched fine, but no new item for far longer than usual
+)
+
+// SourceHealth is a source-health event: a source turned failed or silent,
+// or recovered.
+type SourceHealth struct {
+	SourceID    string
+	Title       string
+	URL         string
+	State       string // HealthFailed, HealthSilent or HealthOK (recovered)
+	Previous    string // the state before
+	Reason      string // failure reason code when failed
+	LastError   string
+	LastSuccess time.Time
+	LastItem    time.Time // when its newest item was first seen
+	Failures    int
+	At          time.Time
 }
 
 // FetchRequest asks for a source's current items, conditionally.
@@ -554,6 +603,9 @@ type PollResult struct {
 	// Corrected lists already-stored items whose title changed: the store
 	// updates them (keeping the previous title) in the same transaction.
 	Corrected []Item
+	// Events are deliveries of no single match (source.health), stored
+	// in the same transaction.
+	Events []Delivery
 }
 
 // Errors callers branch on.

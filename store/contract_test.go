@@ -18,7 +18,9 @@ import (
 // suite is written against it so that a PostgreSQL backend can run it too.
 type contractStore interface {
 	SourceState(ctx context.Context, sourceID string) (news.SourceState, error)
-	SaveSourceState(ctx context.Context, st news.SourceState) error
+	SaveSourceState(ctx context.Context, st news.SourceState, events ...news.Delivery) error
+	SourceStates(ctx context.Context) ([]news.SourceState, error)
+	SourceActivity(ctx context.Context, sourceID string, since time.Time) (int, time.Time, error)
 	UnseenItems(ctx context.Context, ids []string) ([]string, error)
 	SavePoll(ctx context.Context, p news.PollResult) (int, error)
 	TopicEntries(ctx context.Context, topicID string, limit int) ([]news.Entry, error)
@@ -146,6 +148,7 @@ func testStoreContract(t *testing.T, b backend) {
 	testOutboxContract(t, b)
 	testStoryContract(t, b)
 	testNoiseContract(t, b)
+	testSourceHealthContract(t, b)
 
 	t.Run("Ping", func(t *testing.T) {
 		if err := b.open(t).Ping(ctx); err != nil {

@@ -184,9 +184,10 @@ var sqliteMigrations = []migration{
 	}, after: fillStoryKeys},
 	{version: 5, name: "noise control: held deliveries and digests", stmts: []string{
 		// SQLite can neither relax NOT NULL nor change a CHECK in place, so
-		// the outbox is rebuilt: a digest row belongs to no single match
-		// (topic_id and item_id NULL, which the foreign key allows), and
-		// two statuses are new. held_at and hold_reason say when and why
+		// the outbox is rebuilt: a digest or source.health row belongs to
+		// no single match (topic_id and item_id NULL, which the foreign key
+		// allows; event_json holds what such an event reports), and two
+		// statuses are new. held_at and hold_reason say when and why
 		// noise control deferred a row; digest_id names the digest a held
 		// row went out in; admitted_at is when a row passed the rate
 		// limit, which is what the limit counts.
@@ -210,9 +211,9 @@ var sqliteMigrations = []migration{
 			hold_reason  TEXT NOT NULL DEFAULT '',
 			digest_id    TEXT,
 			admitted_at  BIGINT,
+			event_json   TEXT,
 			FOREIGN KEY (topic_id, item_id) REFERENCES matches (topic_id, item_id),
-			CHECK ((topic_id IS NULL) = (event_type = 'digest')),
-			CHECK ((item_id IS NULL) = (event_type = 'digest'))
+			CHECK ((topic_id IS NULL) = (item_id IS NULL))
 		)`,
 		`INSERT INTO deliveries_v5 (id, webhook_id, event_type, topic_id, item_id, status, attempts, next_attempt,
 			leased_until, last_error, created_at, delivered_at, finished_at, claimed_at, update_json)
@@ -233,6 +234,25 @@ var sqliteMigrations = []migration{
 		`CREATE INDEX deliveries_digest ON deliveries (digest_id, created_at, id) WHERE digest_id IS NOT NULL`,
 		// The rate limit counts a webhook's admissions in a recent window.
 		`CREATE INDEX deliveries_admitted ON deliveries (webhook_id, admitted_at) WHERE admitted_at IS NOT NULL`,
+	}},
+	{version: 6, name: "source health and politeness, WebSub subscriptions", stmts: []string{
+		`ALTER TABLE sources ADD COLUMN error_reason TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE sources ADD COLUMN next_poll BIGINT`,
+		`ALTER TABLE sources ADD COLUMN min_interval BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE sources ADD COLUMN moved_to TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE sources ADD COLUMN health TEXT NOT NULL DEFAULT ''`,
+		// One WebSub subscription per source (see package websub).
+		`CREATE TABLE websub_subscriptions (
+			source_id    TEXT PRIMARY KEY,
+			hub          TEXT NOT NULL,
+			topic        TEXT NOT NULL,
+			secret       TEXT NOT NULL,
+			state        TEXT NOT NULL,
+			reason       TEXT NOT NULL DEFAULT '',
+			requested_at BIGINT,
+			verified_at  BIGINT,
+			lease_until  BIGINT
+		)`,
 	}},
 }
 

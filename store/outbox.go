@@ -156,12 +156,23 @@ func (s *SQLite) claimNext(ctx context.Context, tx *sql.Tx, webhookID string, or
 	if err != nil {
 		return news.Alert{}, false, err
 	}
-	if eventType == news.EventDigest {
+	switch eventType {
+	case news.EventDigest:
 		a, err := loadDigest(ctx, tx, id)
 		if err != nil {
 			return news.Alert{}, false, err
 		}
 		return a, true, nil
+	case news.EventSourceHealth:
+		var dr deliveryRow
+		if err := tx.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d WHERE d.id = $1`, id).Scan(dr.dest()...); err != nil {
+			return news.Alert{}, false, fmt.Errorf("load delivery %q: %w", id, err)
+		}
+		d, err := dr.delivery()
+		if err != nil {
+			return news.Alert{}, false, err
+		}
+		return news.Alert{Delivery: d}, true, nil
 	}
 
 	var (

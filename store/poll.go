@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -10,29 +11,88 @@ import (
 	"wirewatch/news"
 )
 
+// sourceStateColumns and scanSourceState read a sources row.
+const sourceStateColumns = `id, url, title, etag, last_modified, baselined, last_poll, last_success, last_error, failures,
+	error_reason, next_poll, min_interval, moved_to, health`
+
+func scanSourceState(sc interface{ Scan(...any) error }) (news.SourceState, error) {
+	var (
+		st                              news.SourceState
+		lastPoll, lastSuccess, nextPoll sql.NullInt64
+		minInterval                     int64
+	)
+	err := sc.Scan(&st.SourceID, &st.URL, &st.Title, &st.ETag, &st.LastModified, &st.Baselined,
+		&lastPoll, &lastSuccess, &st.LastError, &st.Failures,
+		&st.ErrorReason, &nextPoll, &minInterval, &st.MovedTo, &st.Health)
+	if err != nil {
+		return news.SourceState{}, err
+	}
+	st.LastPoll, st.LastSuccess, st.NextPoll = timeOf(lastPoll), timeOf(lastSuccess), timeOf(nextPoll)
+	st.MinInterval = time.Duration(minInterval) * time.Millisecond
+	return st, nil
+}
+
 // SourceState returns what is remembered about a source. An unknown source
-// yields a zero state with SourceID set: "never polled" is not an error.
+// has a zero state (with its id).
 func (s *SQLite) SourceState(ctx context.Context, sourceID string) (news.SourceState, error) {
-	st := news.SourceState{SourceID: sourceID}
-	var lastPoll, lastSuccess sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT url, title, etag, last_modified, baselined,
-			last_poll, last_success, last_error, failures
-		FROM sources WHERE id = $1`, sourceID).
-		Scan(&st.URL, &st.Title, &st.ETag, &st.LastModified, &st.Baselined,
-			&lastPoll, &lastSuccess, &st.LastError, &st.Failures)
+	st, err := scanSourceState(s.db.QueryRowContext(ctx, `SELECT `+sourceStateColumns+` FROM sources WHERE id = $1`, sourceID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return st, nil
+		return news.SourceState{SourceID: sourceID}, nil
 	}
 	if err != nil {
 		return news.SourceState{}, fmt.Errorf("store: source state %q: %w", sourceID, err)
 	}
-	st.LastPoll, st.LastSuccess = timeOf(lastPoll), timeOf(lastSuccess)
 	return st, nil
 }
 
-// SaveSourceState inserts or replaces what is remembered about a source.
-func (s *SQLite) SaveSourceState(ctx context.Context, st news.SourceState) error {
-	err := s.write(ctx, func(tx *sql.Tx) error { return upsertSource(ctx, tx, st) })
+// SourceStates returns the state of every source ever polled, by id.
+func (s *SQLite) SourceStates(ctx context.Context) ([]news.SourceState, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sourceStateColumns+` FROM sources ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: source states: %w", err)
+	}
+	defer rows.Close()
+	var out []news.SourceState
+	for rows.Next() {
+		st, err := scanSourceState(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: source states: %w", err)
+		}
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: source states: %w", err)
+	}
+	return out, nil
+}
+
+// SourceActivity counts a source's items first seen since the given time
+// and says when its newest item was first seen (zero: never).
+func (s *SQLite) SourceActivity(ctx context.Context, sourceID string, since time.Time) (items int, lastItem time.Time, err error) {
+	var last sql.NullInt64
+	err = s.db.QueryRowContext(ctx, `SELECT
+			(SELECT COUNT(*) FROM items WHERE source_id = $1 AND fetched_at >= $2),
+			(SELECT MAX(fetched_at) FROM items WHERE source_id = $1)`, sourceID, since.UnixMilli()).Scan(&items, &last)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("store: activity of source %q: %w", sourceID, err)
+	}
+	return items, timeOf(last), nil
+}
+
+// SaveSourceState inserts or replaces what is remembered about a source,
+// and queues events (source.health deliveries) in the same transaction.
+func (s *SQLite) SaveSourceState(ctx context.Context, st news.SourceState, events ...news.Delivery) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := upsertSource(ctx, tx, st); err != nil {
+			return err
+		}
+		for _, d := range events {
+			if _, err := insertEvent(ctx, tx, d, s.now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("store: save source state %q: %w", st.SourceID, err)
 	}
@@ -44,15 +104,18 @@ func upsertSource(ctx context.Context, tx *sql.Tx, st news.SourceState) error {
 		return errors.New("empty source id")
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO sources (id, url, title, etag, last_modified, baselined,
-			last_poll, last_success, last_error, failures)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			last_poll, last_success, last_error, failures, error_reason, next_poll, min_interval, moved_to, health)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		ON CONFLICT (id) DO UPDATE SET
 			url = excluded.url, title = excluded.title, etag = excluded.etag,
 			last_modified = excluded.last_modified, baselined = excluded.baselined,
 			last_poll = excluded.last_poll, last_success = excluded.last_success,
-			last_error = excluded.last_error, failures = excluded.failures`,
+			last_error = excluded.last_error, failures = excluded.failures,
+			error_reason = excluded.error_reason, next_poll = excluded.next_poll,
+			min_interval = excluded.min_interval, moved_to = excluded.moved_to, health = excluded.health`,
 		st.SourceID, st.URL, st.Title, st.ETag, st.LastModified, st.Baselined,
-		msOf(st.LastPoll), msOf(st.LastSuccess), st.LastError, st.Failures)
+		msOf(st.LastPoll), msOf(st.LastSuccess), st.LastError, st.Failures,
+		st.ErrorReason, msOf(st.NextPoll), st.MinInterval.Milliseconds(), st.MovedTo, st.Health)
 	return err
 }
 
@@ -211,7 +274,70 @@ func savePoll(ctx context.Context, tx *sql.Tx, r news.PollResult) (int, error) {
 		}
 		inserted += n
 	}
+	for _, d := range r.Events {
+		n, err := insertEvent(ctx, tx, d, r.State.LastPoll)
+		if err != nil {
+			return 0, err
+		}
+		inserted += n
+	}
 	return inserted, nil
+}
+
+// insertEvent inserts a delivery of no single match (a source.health
+// event), or skips it when its ID is already in the outbox, and returns how
+// many rows it added.
+func insertEvent(ctx context.Context, tx *sql.Tx, d news.Delivery, now time.Time) (int, error) {
+	if d.EventType != news.EventSourceHealth || d.Health == nil {
+		return 0, fmt.Errorf("event delivery %q: want a %s event with its report", d.ID, news.EventSourceHealth)
+	}
+	if d.ID == "" || d.WebhookID == "" {
+		return 0, fmt.Errorf("event delivery %q: no id or webhook", d.ID)
+	}
+	if d.CreatedAt.IsZero() {
+		d.CreatedAt = now
+	}
+	body, err := json.Marshal(healthJSONOf(*d.Health))
+	if err != nil {
+		return 0, fmt.Errorf("event delivery %q: %w", d.ID, err)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, webhook_id, event_type, status, created_at, event_json)
+		VALUES ($1, $2, $3, 'pending', $4, $5) ON CONFLICT (id) DO NOTHING`,
+		d.ID, d.WebhookID, d.EventType, d.CreatedAt.UnixMilli(), string(body))
+	if err != nil {
+		return 0, fmt.Errorf("event delivery %q: %w", d.ID, err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// healthJSON is the stored shape of a news.SourceHealth (times in unix
+// milliseconds, 0 for none).
+type healthJSON struct {
+	SourceID    string `json:"source_id"`
+	Title       string `json:"title,omitempty"`
+	URL         string `json:"url,omitempty"`
+	State       string `json:"state"`
+	Previous    string `json:"previous,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	LastError   string `json:"last_error,omitempty"`
+	LastSuccess int64  `json:"last_success,omitempty"`
+	LastItem    int64  `json:"last_item,omitempty"`
+	Failures    int    `json:"failures,omitempty"`
+	At          int64  `json:"at,omitempty"`
+}
+
+func healthJSONOf(h news.SourceHealth) healthJSON {
+	ms := func(t time.Time) int64 { return msOf(t).Int64 }
+	return healthJSON{h.SourceID, h.Title, h.URL, h.State, h.Previous, h.Reason, h.LastError,
+		ms(h.LastSuccess), ms(h.LastItem), h.Failures, ms(h.At)}
+}
+
+func (j healthJSON) health() *news.SourceHealth {
+	t := func(ms int64) time.Time { return timeOf(sql.NullInt64{Int64: ms, Valid: ms != 0}) }
+	return &news.SourceHealth{SourceID: j.SourceID, Title: j.Title, URL: j.URL, State: j.State, Previous: j.Previous,
+		Reason: j.Reason, LastError: j.LastError, LastSuccess: t(j.LastSuccess), LastItem: t(j.LastItem),
+		Failures: j.Failures, At: t(j.At)}
 }
 
 // sourceOf checks that an item belongs to the polled source.

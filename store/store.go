@@ -279,19 +279,19 @@ func (r *matchRow) match() (news.Match, error) {
 // A digest row has no topic or item (NULL), read as "".
 const deliveryColumns = `d.id, d.webhook_id, d.event_type, COALESCE(d.topic_id, ''), COALESCE(d.item_id, ''), d.status,
 	d.attempts, d.next_attempt, d.last_error, d.created_at, d.delivered_at, d.update_json,
-	d.held_at, d.hold_reason, COALESCE(d.digest_id, '')`
+	d.held_at, d.hold_reason, COALESCE(d.digest_id, ''), d.event_json`
 
 type deliveryRow struct {
 	d                                           news.Delivery
 	status                                      string
 	nextAttempt, createdAt, deliveredAt, heldAt sql.NullInt64
-	update                                      sql.NullString
+	update, event                               sql.NullString
 }
 
 func (r *deliveryRow) dest() []any {
 	return []any{&r.d.ID, &r.d.WebhookID, &r.d.EventType, &r.d.TopicID, &r.d.ItemID, &r.status,
 		&r.d.Attempts, &r.nextAttempt, &r.d.LastError, &r.createdAt, &r.deliveredAt, &r.update,
-		&r.heldAt, &r.d.HoldReason, &r.d.DigestID}
+		&r.heldAt, &r.d.HoldReason, &r.d.DigestID, &r.event}
 }
 
 func (r *deliveryRow) delivery() (news.Delivery, error) {
@@ -299,6 +299,13 @@ func (r *deliveryRow) delivery() (news.Delivery, error) {
 	d.Status = news.DeliveryStatus(r.status)
 	d.NextAttempt, d.CreatedAt, d.DeliveredAt = timeOf(r.nextAttempt), timeOf(r.createdAt), timeOf(r.deliveredAt)
 	d.HeldAt = timeOf(r.heldAt)
+	if r.event.Valid && d.EventType == news.EventSourceHealth {
+		var h healthJSON
+		if err := json.Unmarshal([]byte(r.event.String), &h); err != nil {
+			return news.Delivery{}, fmt.Errorf("delivery %q: decode event: %w", d.ID, err)
+		}
+		d.Health = h.health()
+	}
 	var err error
 	if d.Update, err = decodeUpdate(r.update); err != nil {
 		return news.Delivery{}, fmt.Errorf("delivery %q: %w", d.ID, err)

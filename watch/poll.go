@@ -33,7 +33,12 @@ type Matcher interface {
 // Store persists polls.
 type Store interface {
 	SourceState(ctx context.Context, sourceID string) (news.SourceState, error)
-	SaveSourceState(ctx context.Context, st news.SourceState) error
+	// SaveSourceState records a source's state, with events (source.health
+	// deliveries) in the same transaction.
+	SaveSourceState(ctx context.Context, st news.SourceState, events ...news.Delivery) error
+	// SourceActivity counts the source's items first seen since a time and
+	// dates its newest (zero: none), for the silence check.
+	SourceActivity(ctx context.Context, sourceID string, since time.Time) (int, time.Time, error)
 	UnseenItems(ctx context.Context, ids []string) ([]string, error)
 	SavePoll(ctx context.Context, p news.PollResult) (int, error)
 	// FindStory returns the first sighting of a story the topic matched

@@ -81,6 +81,7 @@ type memStore struct {
 	items   map[string]news.Item
 	matches []news.Match
 	polls   []news.PollResult
+	events  []news.Delivery
 }
 
 func newMemStore() *memStore {
@@ -95,9 +96,28 @@ func (m *memStore) SourceState(_ context.Context, id string) (news.SourceState, 
 	return st, nil
 }
 
-func (m *memStore) SaveSourceState(_ context.Context, st news.SourceState) error {
+func (m *memStore) SourceActivity(_ context.Context, sourceID string, since time.Time) (int, time.Time, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	n, last := 0, time.Time{}
+	for _, it := range m.items {
+		if it.SourceID != sourceID {
+			continue
+		}
+		if !it.FetchedAt.Before(since) {
+			n++
+		}
+		if it.FetchedAt.After(last) {
+			last = it.FetchedAt
+		}
+	}
+	return n, last, nil
+}
+
+func (m *memStore) SaveSourceState(_ context.Context, st news.SourceState, events ...news.Delivery) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.events = append(m.events, events...)
 	m.states[st.SourceID] = st
 	return nil
 }
