@@ -72,10 +72,19 @@ type Poller struct {
 	// dedupWindow is how far back a story is looked up to merge later
 	// sightings into it; 0 turns cross-source deduplication off.
 	dedupWindow time.Duration
+	polite      Politeness
+	hosts       *hostLimits
+	outage      *outageTracker
 
 	mu      sync.Mutex
 	running map[string]bool
+	// silenceChecked is when each source was last checked for silence: at
+	// most once per silenceCheckEvery, as it costs a query.
+	silenceChecked map[string]time.Time
 }
+
+// silenceCheckEvery bounds how often a source's silence is checked.
+const silenceCheckEvery = time.Hour
 
 // PollerConfig holds a Poller's collaborators.
 type PollerConfig struct {
@@ -89,6 +98,8 @@ type PollerConfig struct {
 	// DedupWindow: later sightings of a story within it are merged into the
 	// first instead of alerted (0: no cross-source deduplication).
 	DedupWindow time.Duration
+	// Politeness: per-host limits, backoff, health thresholds.
+	Politeness Politeness
 }
 
 // NewPoller builds a Poller.
@@ -96,8 +107,11 @@ func NewPoller(c PollerConfig) *Poller {
 	p := &Poller{
 		fetch: c.Fetcher, match: c.Matcher, store: c.Store, notify: c.Notifier,
 		webhooks: c.Webhooks, logger: c.Logger, now: c.Now, dedupWindow: c.DedupWindow,
-		running: make(map[string]bool),
+		polite:  c.Politeness.withDefaults(),
+		running: make(map[string]bool), silenceChecked: make(map[string]time.Time),
 	}
+	p.hosts = newHostLimits(p.polite.PerHost, p.polite.Spacing)
+	p.outage = newOutageTracker(p.polite.OutageHosts, p.polite.OutageWindow)
 	if p.logger == nil {
 		p.logger = slog.Default()
 	}
@@ -119,6 +133,17 @@ type Report struct {
 	Deliveries  int
 	Baseline    bool // first successful fetch: matches recorded, nothing alerted
 	Duration    time.Duration
+	// Skipped is set when the source was not due (a backoff after
+	// failures, or the publisher asked to be polled less often): nothing
+	// was fetched, and NextPoll says when it will be.
+	Skipped  bool
+	NextPoll time.Time
+	// Health is the source's health after the poll; Outage is set when the
+	// failure was put down to wirewatch's own network and not counted.
+	Health string
+	Outage bool
+	// MovedTo is set when a permanent redirect moved the source.
+	MovedTo string
 }
 
 func (p *Poller) acquire(id string) bool {
@@ -144,6 +169,17 @@ func (p *Poller) release(id string) {
 // A panic anywhere in the poll (a parser bug meeting hostile input) is
 // recovered and returned as that source's error.
 func (p *Poller) Poll(ctx context.Context, src news.Source) (rep Report, err error) {
+	return p.pollWith(ctx, src, pollOptions{})
+}
+
+// pollOptions are what the scheduler adds to a poll: whether to honour the
+// source's NextPoll (a manual poll does not), and adaptive bounds.
+type pollOptions struct {
+	honourNextPoll bool
+	adaptive       *Adaptive
+}
+
+func (p *Poller) pollWith(ctx context.Context, src news.Source, o pollOptions) (rep Report, err error) {
 	if !p.acquire(src.ID) {
 		return Report{SourceID: src.ID}, ErrBusy
 	}
@@ -153,48 +189,90 @@ func (p *Poller) Poll(ctx context.Context, src news.Source) (rep Report, err err
 			err = fmt.Errorf("watch: poll %q: recovered from panic: %v", src.ID, r)
 		}
 	}()
-	return p.poll(ctx, src)
+	return p.poll(ctx, src, o)
 }
 
-func (p *Poller) poll(ctx context.Context, src news.Source) (Report, error) {
+func (p *Poller) poll(ctx context.Context, src news.Source, o pollOptions) (Report, error) {
 	start := p.now()
 	rep := Report{SourceID: src.ID}
 	st, err := p.store.SourceState(ctx, src.ID)
 	if err != nil {
 		return rep, fmt.Errorf("watch: poll %q: %w", src.ID, err)
 	}
+	if o.honourNextPoll && st.NextPoll.After(start) {
+		rep.Skipped, rep.NextPoll, rep.Health = true, st.NextPoll, st.Health
+		return rep, nil
+	}
 	st.SourceID = src.ID
 	if st.URL != src.URL {
-		// A changed URL is a different resource: its validators do not apply.
-		st.URL, st.ETag, st.LastModified = src.URL, "", ""
+		// A changed URL is a different resource: its validators, and where
+		// the old one had moved, do not apply.
+		st.URL, st.ETag, st.LastModified, st.MovedTo = src.URL, "", "", ""
 	}
 	if src.Title != "" {
 		st.Title = src.Title
 	}
+	prevHealth := st.Health
+	fetchURL := src.URL
+	if st.MovedTo != "" {
+		fetchURL = st.MovedTo
+	}
+	host := hostOf(fetchURL)
 
+	release, err := p.hosts.acquire(ctx, host)
+	if err != nil {
+		return rep, fmt.Errorf("watch: poll %q: wait for host %s: %w", src.ID, host, err)
+	}
 	res, fetchErr := p.fetch.Fetch(ctx, news.FetchRequest{
-		SourceID: src.ID, URL: src.URL, ETag: st.ETag, LastModified: st.LastModified,
+		SourceID: src.ID, URL: fetchURL, ETag: st.ETag, LastModified: st.LastModified,
 	})
+	release()
 	now := p.now()
 	st.LastPoll = now
 	if fetchErr != nil {
-		st.LastError = fetchErr.Error()
-		st.Failures++
-		if err := p.store.SaveSourceState(ctx, st); err != nil {
-			return rep, errors.Join(fetchErr, fmt.Errorf("watch: record failure of %q: %w", src.ID, err))
-		}
-		return rep, fetchErr
+		return p.failed(ctx, rep, st, prevHealth, host, fetchErr, now)
 	}
-	st.LastSuccess, st.LastError, st.Failures = now, "", 0
+	p.outage.record(host, true, "", now)
+	st.LastSuccess, st.LastError, st.ErrorReason, st.Failures = now, "", "", 0
 	st.ETag, st.LastModified = res.ETag, res.LastModified
 	if st.Title == "" {
 		st.Title = res.FeedTitle
 	}
+	if res.PermanentURL != "" && res.PermanentURL != fetchURL {
+		// Moved for good: fetch the new address from now on (the config
+		// keeps the old one; changing it there starts afresh).
+		st.MovedTo, rep.MovedTo = res.PermanentURL, res.PermanentURL
+		p.logger.Info("source moved permanently; polling its new URL", "source", src.ID, "from", fetchURL, "to", res.PermanentURL)
+	}
+	st.MinInterval = res.MinInterval
+	st.NextPoll = time.Time{}
+	if st.MinInterval > 0 {
+		// Never more often than the publisher asks, within bounds.
+		st.NextPoll = start.Add(min(st.MinInterval, p.polite.MaxInterval))
+	}
+	if o.adaptive != nil {
+		n, _, err := p.store.SourceActivity(ctx, src.ID, now.Add(-7*24*time.Hour))
+		if err != nil {
+			return rep, fmt.Errorf("watch: poll %q: %w", src.ID, err)
+		}
+		if next := start.Add(adaptiveInterval(n, o.adaptive.Min, o.adaptive.Max)); next.After(st.NextPoll) {
+			st.NextPoll = next
+		}
+	}
+	rep.NextPoll = st.NextPoll
 	if res.NotModified {
 		rep.NotModified = true
-		rep.Duration = p.now().Sub(start)
-		if err := p.store.SaveSourceState(ctx, st); err != nil {
+		events, err := p.judgeHealth(ctx, &st, prevHealth, false, now)
+		if err != nil {
 			return rep, fmt.Errorf("watch: poll %q: %w", src.ID, err)
+		}
+		rep.Health = st.Health
+		rep.Duration = p.now().Sub(start)
+		if err := p.store.SaveSourceState(ctx, st, events...); err != nil {
+			return rep, fmt.Errorf("watch: poll %q: %w", src.ID, err)
+		}
+		if len(events) > 0 && p.notify != nil {
+			p.notify.Notify()
 		}
 		return rep, nil
 	}
@@ -247,6 +325,12 @@ func (p *Poller) poll(ctx context.Context, src news.Source) (Report, error) {
 	result.Deliveries = out.rows
 	rep.Corrected = len(result.Corrected)
 	st.Baselined = true
+	events, err := p.judgeHealth(ctx, &st, prevHealth, rep.New > 0, now)
+	if err != nil {
+		return rep, fmt.Errorf("watch: poll %q: %w", src.ID, err)
+	}
+	rep.Health = st.Health
+	result.Events = events
 	result.State = st
 	rep.Matches = len(result.Matches)
 
@@ -260,6 +344,74 @@ func (p *Poller) poll(ctx context.Context, src news.Source) (Report, error) {
 	}
 	rep.Duration = p.now().Sub(start)
 	return rep, nil
+}
+
+// failed records a failed fetch: the reason, a backoff before the next
+// try (or the server's Retry-After, if longer), and the health that
+// follows, unless wirewatch's own network looks down, in which case the
+// failure is not counted against the source.
+func (p *Poller) failed(ctx context.Context, rep Report, st news.SourceState, prevHealth, host string, fetchErr error, now time.Time) (Report, error) {
+	reason, retryAfter := failureOf(fetchErr)
+	st.LastError, st.ErrorReason = fetchErr.Error(), reason
+	if p.outage.record(host, false, reason, now) {
+		rep.Outage = true
+		st.NextPoll = time.Time{} // retried on schedule, without backoff
+		p.logger.Warn("network outage suspected: sources on several hosts unreachable, none reachable; not counting it against them",
+			"source", st.SourceID, "reason", reason)
+	} else {
+		st.Failures++
+		wait := p.polite.backoff(st.Failures)
+		wait = max(wait, min(retryAfter, p.polite.MaxInterval))
+		st.NextPoll = now.Add(wait)
+	}
+	rep.NextPoll = st.NextPoll
+	st.Health = p.polite.healthAfter(st, false)
+	if st.Health == news.HealthOK && prevHealth != "" {
+		st.Health = prevHealth // an outage tells nothing about the source
+	}
+	rep.Health = st.Health
+	events := healthEvents(p.webhooks, prevHealth, st, time.Time{}, now)
+	if st.Health == news.HealthFailed && prevHealth != news.HealthFailed {
+		p.logger.Error("source failed: still retried every "+p.polite.MaxBackoff.String()+" at most",
+			"source", st.SourceID, "failures", st.Failures, "reason", reason, "err", fetchErr)
+	}
+	if err := p.store.SaveSourceState(ctx, st, events...); err != nil {
+		return rep, errors.Join(fetchErr, fmt.Errorf("watch: record failure of %q: %w", st.SourceID, err))
+	}
+	if len(events) > 0 && p.notify != nil {
+		p.notify.Notify()
+	}
+	return rep, fetchErr
+}
+
+// judgeHealth sets a successfully fetched source's health, checking for
+// silence (at most once per silenceCheckEvery, and only when the poll
+// brought nothing new), and returns the events its change calls for.
+func (p *Poller) judgeHealth(ctx context.Context, st *news.SourceState, prev string, fresh bool, now time.Time) ([]news.Delivery, error) {
+	silent := prev == news.HealthSilent && !fresh
+	var lastItem time.Time
+	if !fresh && p.silenceDue(st.SourceID, now) {
+		n, last, err := p.store.SourceActivity(ctx, st.SourceID, now.Add(-silenceWindow))
+		if err != nil {
+			return nil, err
+		}
+		silent, lastItem = isSilent(n, last, now), last
+	}
+	st.Health = p.polite.healthAfter(*st, silent)
+	if st.Health == news.HealthSilent && prev != news.HealthSilent {
+		p.logger.Warn("source silent: fetched fine but nothing new for far longer than usual", "source", st.SourceID, "last_item", lastItem)
+	}
+	return healthEvents(p.webhooks, prev, *st, lastItem, now), nil
+}
+
+func (p *Poller) silenceDue(sourceID string, now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if last, ok := p.silenceChecked[sourceID]; ok && now.Sub(last) < silenceCheckEvery && now.After(last) {
+		return false
+	}
+	p.silenceChecked[sourceID] = now
+	return true
 }
 
 // split separates the items the store has not seen (in feed order) from

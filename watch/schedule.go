@@ -125,6 +125,22 @@ func (k *kickoff) Next(t time.Time) time.Time {
 type Job struct {
 	Source   news.Source
 	Schedule Schedule
+	// Adaptive, when set, polls busy sources more often and quiet ones
+	// less: the schedule ticks every Min, and after each poll the source
+	// waits half its mean gap between new items (over the last week),
+	// within [Min, Max].
+	Adaptive *Adaptive
+}
+
+// Adaptive bounds an adaptive schedule.
+type Adaptive struct{ Min, Max time.Duration }
+
+// schedule is the job's cron schedule: its own, or every Adaptive.Min.
+func (j Job) schedule() Schedule {
+	if j.Adaptive != nil {
+		return Schedule{Every: j.Adaptive.Min}
+	}
+	return j.Schedule
 }
 
 // Scheduler polls every source on its own schedule through robfig/cron.
@@ -146,7 +162,11 @@ func NewScheduler(p *Poller, jobs []Job, logger *slog.Logger) (*Scheduler, error
 	}
 	var errs []error
 	for _, j := range jobs {
-		if _, err := j.Schedule.compile(j.Source.ID); err != nil {
+		if a := j.Adaptive; a != nil && (a.Min < time.Second || a.Max < a.Min) {
+			errs = append(errs, fmt.Errorf("source %q: adaptive bounds %v–%v: want 1s <= min <= max", j.Source.ID, a.Min, a.Max))
+			continue
+		}
+		if _, err := j.schedule().compile(j.Source.ID); err != nil {
 			errs = append(errs, fmt.Errorf("source %q: %w", j.Source.ID, err))
 		}
 	}
@@ -169,13 +189,17 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	)
 	now := s.now()
 	for _, j := range s.jobs {
-		sched, _ := j.Schedule.compile(j.Source.ID) // validated in NewScheduler
+		sched, _ := j.schedule().compile(j.Source.ID) // validated in NewScheduler
 		first := s.firstRun(ctx, j, sched, now)
 		job := cron.NewChain(cron.SkipIfStillRunning(clog)).Then(cron.FuncJob(func() {
-			s.pollAndLog(jobCtx, j.Source)
+			s.pollAndLog(jobCtx, j)
 		}))
 		c.Schedule(&kickoff{first: first, rest: sched}, job)
-		s.logger.Info("source scheduled", "source", j.Source.ID, "schedule", j.Schedule.String(), "first_poll", first.Format(time.RFC3339))
+		desc := j.Schedule.String()
+		if j.Adaptive != nil {
+			desc = fmt.Sprintf("adaptive %v–%v", j.Adaptive.Min, j.Adaptive.Max)
+		}
+		s.logger.Info("source scheduled", "source", j.Source.ID, "schedule", desc, "first_poll", first.Format(time.RFC3339))
 	}
 	c.Start()
 	<-ctx.Done()
@@ -207,13 +231,19 @@ func (s *Scheduler) firstRun(ctx context.Context, j Job, sched cron.Schedule, no
 	return regular
 }
 
-func (s *Scheduler) pollAndLog(ctx context.Context, src news.Source) {
-	rep, err := s.poller.Poll(ctx, src)
+func (s *Scheduler) pollAndLog(ctx context.Context, j Job) {
+	src := j.Source
+	rep, err := s.poller.pollWith(ctx, src, pollOptions{honourNextPoll: true, adaptive: j.Adaptive})
 	switch {
 	case errors.Is(err, ErrBusy):
 		s.logger.Info("poll skipped: previous poll still running", "source", src.ID)
+	case rep.Outage:
+		s.logger.Warn("poll failed during a suspected network outage (not counted)", "source", src.ID, "err", err)
 	case err != nil:
-		s.logger.Warn("poll failed", "source", src.ID, "err", err)
+		s.logger.Warn("poll failed", "source", src.ID, "err", err, "health", rep.Health,
+			"next_poll", rep.NextPoll.Format(time.RFC3339))
+	case rep.Skipped:
+		s.logger.Debug("poll skipped: not due yet", "source", src.ID, "next_poll", rep.NextPoll.Format(time.RFC3339))
 	default:
 		s.logger.Info("polled", "source", src.ID, "not_modified", rep.NotModified,
 			"items", rep.Fetched, "new", rep.New, "matches", rep.Matches,

@@ -148,7 +148,8 @@ func (m *memStore) SavePoll(_ context.Context, p news.PollResult) (int, error) {
 		m.matches = append(m.matches, mt)
 	}
 	m.polls = append(m.polls, p)
-	return len(p.Deliveries), nil
+	m.events = append(m.events, p.Events...)
+	return len(p.Deliveries) + len(p.Events), nil
 }
 
 // FindStory scans the stored matches like the real store's query does.
