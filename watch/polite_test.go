@@ -195,7 +195,9 @@ func TestNetworkOutageIsNotHeldAgainstSources(t *testing.T) {
 	down.Store(false)
 	p.Poll(context.Background(), news.Source{ID: "s0", URL: "https://host0.example/feed"})
 	clk.advance(3 * time.Minute)
-	f.fn = func(req news.FetchRequest) (news.FetchResult, error) { return news.FetchResult{}, failure{reason: "connect"} }
+	f.fn = func(req news.FetchRequest) (news.FetchResult, error) {
+		return news.FetchResult{}, failure{reason: "connect"}
+	}
 	rep, _ := p.Poll(context.Background(), news.Source{ID: "s1", URL: "https://host1.example/feed"})
 	if rep.Outage {
 		t.Error("one failing host after recovery was taken for an outage")
