@@ -167,4 +167,45 @@ func TestParseTemplateForNoiseControl(t *testing.T) {
 	if err := ParseTemplateFor(w); err != nil {
 		t.Errorf("template without noise control: %v", err)
 	}
+	w.SourceHealth = true
+	if err := ParseTemplateFor(w); err == nil || !strings.Contains(err.Error(), ".Health") {
+		t.Errorf("source_health template without .Health: %v", err)
+	}
+	w.Template = goldenTemplate
+	if err := ParseTemplateFor(w); err != nil {
+		t.Errorf("golden template with source_health: %v", err)
+	}
+}
+
+func TestSourceHealthSchema(t *testing.T) {
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(SourceHealthSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddResource("h.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile("h.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recovered := goldenHealth()
+	recovered.Delivery.Health = &news.SourceHealth{SourceID: "x", State: news.HealthOK, Previous: news.HealthSilent}
+	for name, a := range map[string]news.Alert{"failed": goldenHealth(), "recovered": recovered} {
+		body, _, err := Render("json", a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := validate(t, s, body); err != nil {
+			t.Errorf("%s: %v\n%s", name, err, body)
+		}
+	}
+	a := goldenHealth()
+	a.Delivery.Health = nil
+	if _, _, err := Render("slack", a); err == nil {
+		t.Error("a source.health delivery without its report rendered")
+	}
 }

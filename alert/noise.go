@@ -55,7 +55,7 @@ func (p *noisePolicy) isUrgent(a news.Alert) bool {
 
 // exempt reports whether noise control does not apply to a claimed row.
 func exempt(a news.Alert) bool {
-	return a.Delivery.EventType == news.EventDigest || a.Delivery.Attempts > 0
+	return a.Delivery.EventType == news.EventDigest || a.Delivery.EventType == news.EventSourceHealth || a.Delivery.Attempts > 0
 }
 
 // holdReason says why a claimed first attempt must wait ("" if it need

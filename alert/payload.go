@@ -61,6 +61,9 @@ type Event struct {
 	// Digest is set exactly when Type is "digest", for templates; the
 	// "json" format sends a digest as DigestEvent.
 	Digest *EventDigest `json:"-"`
+	// Health is set exactly when Type is "source.health", for templates;
+	// the "json" format sends such an event as SourceHealthEvent.
+	Health *EventSourceHealth `json:"-"`
 }
 
 // EventUpdate is what a match.updated event reports: Kind "corrected"
@@ -244,8 +247,11 @@ func Formats() []string { return []string{"json", "slack", "discord", "teams", "
 // unknown formats. A match.updated event renders as a short message about
 // the change (see update.go); one without a valid update is an error.
 func Render(format string, a news.Alert) (body []byte, contentType string, err error) {
-	if a.Delivery.EventType == news.EventDigest {
+	switch a.Delivery.EventType {
+	case news.EventDigest:
 		return renderDigest(format, a)
+	case news.EventSourceHealth:
+		return renderSourceHealth(format, a)
 	}
 	e, err := newEvent(a)
 	if err != nil {

@@ -124,7 +124,22 @@ func goldenCases() []struct {
 		{news.UpdateCorrected, goldenCorrected()},
 		{news.UpdateAlsoReported, goldenAlsoReported()},
 		{news.EventDigest, goldenDigest(3)},
+		{news.EventSourceHealth, goldenHealth()},
 	}
+}
+
+// goldenHealth is a source that failed, with text that tries every format's
+// markup.
+func goldenHealth() news.Alert {
+	at := time.Date(2024, 5, 14, 7, 45, 0, 0, time.UTC)
+	return news.Alert{Delivery: news.Delivery{
+		ID: news.DeliveryID(news.EventSourceHealth, "reuters-world", "failed@2024-05-14T07:45:00Z", "newsroom"), WebhookID: "newsroom",
+		EventType: news.EventSourceHealth, Status: news.DeliveryPending, CreatedAt: at,
+		Health: &news.SourceHealth{SourceID: "reuters-world", Title: "Reuters <World> & *more*", URL: "https://example.com/world.rss",
+			State: news.HealthFailed, Previous: news.HealthFailing, Reason: "http-5xx",
+			LastError: `sources: fetch "https://example.com/world.rss": 503 Service Unavailable @everyone`,
+			Failures: 5, LastSuccess: at.Add(-3 * time.Hour), LastItem: at.Add(-4 * time.Hour), At: at},
+	}}
 }
 
 // goldenDigest is a digest of n alerts held during quiet hours and over

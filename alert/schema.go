@@ -19,3 +19,11 @@ var EventSchema []byte
 //
 //go:embed digest.schema.json
 var DigestSchema []byte
+
+// SourceHealthSchema is the JSON Schema (draft 2020-12) of a source.health
+// event's body in the "json" format, SourceHealthEvent.
+//
+// It is a shared byte slice: do not modify it.
+//
+//go:embed source-health.schema.json
+var SourceHealthSchema []byte

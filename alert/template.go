@@ -65,6 +65,16 @@ import (
 // Such a webhook's template must use .Digest, {{if .Digest}}…{{else}}…{{end}}
 // (ParseTemplateFor checks).
 //
+// A webhook with source_health: true also gets source.health events: .Type
+// "source.health", .ID, .Timestamp and .Health set (nil otherwise):
+//
+//	.Health.Source.ID .Health.Source.Title .Health.Source.URL
+//	.Health.State         "failed", "silent" or "ok" (recovered); .Health.Previous
+//	.Health.Reason .Health.LastError .Health.Failures
+//	.Health.LastSuccess .Health.LastItem   *time.Time, nil when unknown
+//
+// Its template must use .Health likewise.
+//
 // Feed text is inserted as it is: a template is responsible for escaping
 // it for its receiver (json does, for JSON). A body that is valid JSON is
 // sent as application/json, anything else as text/plain.
@@ -125,24 +135,46 @@ func ParseTemplateFor(w news.Webhook) error {
 	if err := ParseTemplate(w.Template); err != nil {
 		return err
 	}
-	if !w.Noise.Active() {
-		return nil
-	}
-	if !strings.Contains(w.Template, ".Digest") {
-		return errors.New("alert: template: this webhook has noise control, so it receives digests, but the template never uses .Digest ({{if .Digest}}…{{range .Digest.Alerts}}…{{end}}…{{else}}…{{end}})")
-	}
 	t, err := parseTemplate(w.Template)
 	if err != nil {
 		return err
 	}
-	d, err := newDigestEvent(sampleDigest())
-	if err != nil {
-		return err
+	check := func(field, why string, sample news.Alert) error {
+		if !strings.Contains(w.Template, "."+field) {
+			return fmt.Errorf("alert: template: this webhook %s, but the template never uses .%s ({{if .%s}}…{{else}}…{{end}})", why, field, field)
+		}
+		e, err := templateEvent(sample)
+		if err != nil {
+			return err
+		}
+		if _, _, err := executeTemplate(t, e); err != nil {
+			return fmt.Errorf("%w (on a %s event)", err, e.Type)
+		}
+		return nil
 	}
-	if _, _, err := executeTemplate(t, Event{Type: d.Type, ID: d.ID, Timestamp: d.Timestamp, Digest: &d.Digest}); err != nil {
-		return fmt.Errorf("%w (on a digest)", err)
+	if w.Noise.Active() {
+		if err := check("Digest", "has noise control, so it receives digests", sampleDigest()); err != nil {
+			return err
+		}
+	}
+	if w.SourceHealth {
+		if err := check("Health", "has source_health: true, so it receives source.health events", sampleHealth()); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// sampleHealth is the source.health event templates are checked against.
+func sampleHealth() news.Alert {
+	at := time.Date(2024, 5, 14, 7, 45, 0, 0, time.UTC)
+	return news.Alert{Delivery: news.Delivery{
+		ID: news.DeliveryID(news.EventSourceHealth, "example-wire", "failed@"+at.Format(time.RFC3339), "example-webhook"),
+		WebhookID: "example-webhook", EventType: news.EventSourceHealth, CreatedAt: at,
+		Health: &news.SourceHealth{SourceID: "example-wire", Title: "Example Wire", URL: "https://example.com/feed.xml",
+			State: news.HealthFailed, Previous: news.HealthFailing, Reason: "http-5xx", LastError: "503 Service Unavailable",
+			Failures: 5, LastSuccess: at.Add(-time.Hour), LastItem: at.Add(-2 * time.Hour), At: at},
+	}}
 }
 
 // sampleDigest is the digest templates are checked against: the sample
@@ -365,20 +397,31 @@ func (r *renderer) render(a news.Alert) ([]byte, string, error) {
 	if r.err != nil {
 		return nil, "", r.err
 	}
-	var e Event
-	if a.Delivery.EventType == news.EventDigest {
-		d, err := newDigestEvent(a)
-		if err != nil {
-			return nil, "", err
-		}
-		e = Event{Type: d.Type, ID: d.ID, Timestamp: d.Timestamp, Digest: &d.Digest}
-	} else {
-		var err error
-		if e, err = newEvent(a); err != nil {
-			return nil, "", err
-		}
+	e, err := templateEvent(a)
+	if err != nil {
+		return nil, "", err
 	}
 	return executeTemplate(r.tmpl, e)
+}
+
+// templateEvent is the data a template runs on: the Event, with Digest or
+// Health set for those events.
+func templateEvent(a news.Alert) (Event, error) {
+	switch a.Delivery.EventType {
+	case news.EventDigest:
+		d, err := newDigestEvent(a)
+		if err != nil {
+			return Event{}, err
+		}
+		return Event{Type: d.Type, ID: d.ID, Timestamp: d.Timestamp, Digest: &d.Digest}, nil
+	case news.EventSourceHealth:
+		h, err := newSourceHealthEvent(a)
+		if err != nil {
+			return Event{}, err
+		}
+		return Event{Type: h.Type, ID: h.ID, Timestamp: h.Timestamp, Health: &h.Health}, nil
+	}
+	return newEvent(a)
 }
 
 // RenderFor builds the request body of an alert for a webhook: its format,

@@ -19,6 +19,9 @@ const goldenTemplate = `{{if .Digest}}{
   "type": {{json .Type}}, "id": {{json .ID}}, "since": {{json .Digest.Since}},
   "alerts": [{{range $i, $a := .Digest.Alerts}}{{if $i}},{{end}}
     {{json (printf "[%s](%s) · %s · %s" $a.Item.Title $a.Item.Link $a.Topic.Title $a.ID)}}{{end}}]
+}{{else if .Health}}{
+  "text": {{json (printf "Source %s is %s (was %s): %s" .Health.Source.Title .Health.State .Health.Previous .Health.LastError)}},
+  "type": {{json .Type}}, "id": {{json .ID}}, "failures": {{.Health.Failures}}{{with .Health.LastSuccess}}, "last_success": {{json .}}{{end}}
 }{{else}}{
   "text": {{json (printf "**%s**: [%s](%s)" .Topic.Title .Item.Title .Item.Link)}},
   "type": {{json .Type}}, "id": {{json .ID}}, "topic_id": {{json .Topic.ID}},
