@@ -138,7 +138,7 @@ func goldenHealth() news.Alert {
 		Health: &news.SourceHealth{SourceID: "reuters-world", Title: "Reuters <World> & *more*", URL: "https://example.com/world.rss",
 			State: news.HealthFailed, Previous: news.HealthFailing, Reason: "http-5xx",
 			LastError: `sources: fetch "https://example.com/world.rss": 503 Service Unavailable @everyone`,
-			Failures: 5, LastSuccess: at.Add(-3 * time.Hour), LastItem: at.Add(-4 * time.Hour), At: at},
+			Failures:  5, LastSuccess: at.Add(-3 * time.Hour), LastItem: at.Add(-4 * time.Hour), At: at},
 	}}
 }
 

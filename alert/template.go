@@ -169,7 +169,7 @@ func ParseTemplateFor(w news.Webhook) error {
 func sampleHealth() news.Alert {
 	at := time.Date(2024, 5, 14, 7, 45, 0, 0, time.UTC)
 	return news.Alert{Delivery: news.Delivery{
-		ID: news.DeliveryID(news.EventSourceHealth, "example-wire", "failed@"+at.Format(time.RFC3339), "example-webhook"),
+		ID:        news.DeliveryID(news.EventSourceHealth, "example-wire", "failed@"+at.Format(time.RFC3339), "example-webhook"),
 		WebhookID: "example-webhook", EventType: news.EventSourceHealth, CreatedAt: at,
 		Health: &news.SourceHealth{SourceID: "example-wire", Title: "Example Wire", URL: "https://example.com/feed.xml",
 			State: news.HealthFailed, Previous: news.HealthFailing, Reason: "http-5xx", LastError: "503 Service Unavailable",
