@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"wirewatch/news"
 )
 
 func TestCronNextInZone(t *testing.T) {
@@ -38,5 +40,18 @@ func TestCronNextRefusesBadSpecs(t *testing.T) {
 		} else if spec != "" && !strings.Contains(err.Error(), "cron expression") {
 			t.Errorf("CronNext(%q) error %q does not name the expression", spec, err)
 		}
+	}
+}
+
+func TestJobNextPollHonoursBackoff(t *testing.T) {
+	j := Job{Source: news.Source{ID: "s"}, Schedule: Schedule{Every: 10 * time.Minute}}
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	plain := j.NextPoll(news.SourceState{}, now)
+	if !plain.After(now) || plain.Sub(now) > 10*time.Minute {
+		t.Fatalf("next poll %v", plain)
+	}
+	backoff := j.NextPoll(news.SourceState{NextPoll: now.Add(time.Hour)}, now)
+	if backoff.Before(now.Add(time.Hour)) || backoff.Sub(now) > 70*time.Minute {
+		t.Fatalf("next poll after a 1h backoff = %v", backoff)
 	}
 }

@@ -277,6 +277,39 @@ func (p *Poller) poll(ctx context.Context, src news.Source, o pollOptions) (Repo
 		return rep, nil
 	}
 
+	return p.ingest(ctx, src, st, prevHealth, res, now, start, rep)
+}
+
+// Push processes content a WebSub hub pushed for a source as a poll would
+// (new items matched, stored and alerted; corrections noticed), without
+// fetching and without touching the source's validators or schedule: a
+// push may carry only the newest entries. A source not yet baselined (never
+// polled) is refused, so its backlog is not alerted: polling baselines it.
+// Like Poll, it returns ErrBusy while the source is being polled.
+func (p *Poller) Push(ctx context.Context, src news.Source, res news.FetchResult) (rep Report, err error) {
+	if !p.acquire(src.ID) {
+		return Report{SourceID: src.ID}, ErrBusy
+	}
+	defer p.release(src.ID)
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("watch: push for %q: recovered from panic: %v", src.ID, r)
+		}
+	}()
+	start := p.now()
+	st, err := p.store.SourceState(ctx, src.ID)
+	if err != nil {
+		return Report{SourceID: src.ID}, fmt.Errorf("watch: push for %q: %w", src.ID, err)
+	}
+	if !st.Baselined || st.URL != src.URL {
+		return Report{SourceID: src.ID}, fmt.Errorf("watch: push for %q: the source has not been polled yet", src.ID)
+	}
+	return p.ingest(ctx, src, st, st.Health, res, start, start, Report{SourceID: src.ID})
+}
+
+// ingest records a fetched (or pushed) result: new items, their matches
+// and alerts, corrections and the source's state, in one transaction.
+func (p *Poller) ingest(ctx context.Context, src news.Source, st news.SourceState, prevHealth string, res news.FetchResult, now, start time.Time, rep Report) (Report, error) {
 	rep.Fetched = len(res.Items)
 	fresh, seen, err := p.split(ctx, res.Items)
 	if err != nil {

@@ -132,6 +132,22 @@ type Job struct {
 	Adaptive *Adaptive
 }
 
+// NextPoll is when the scheduler will next poll the job's source, given
+// the source's state: its next scheduled time at or after the state's
+// NextPoll (a backoff or a publisher's interval), zero if the schedule is
+// invalid.
+func (j Job) NextPoll(st news.SourceState, now time.Time) time.Time {
+	sched, err := j.schedule().compile(j.Source.ID)
+	if err != nil {
+		return time.Time{}
+	}
+	t := sched.Next(now)
+	for i := 0; i < 100000 && !t.IsZero() && t.Before(st.NextPoll); i++ {
+		t = sched.Next(t)
+	}
+	return t
+}
+
 // Adaptive bounds an adaptive schedule.
 type Adaptive struct{ Min, Max time.Duration }
 
