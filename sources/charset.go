@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/net/html/charset"
 	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/encoding/unicode/utf32"
 )
@@ -30,15 +31,19 @@ var (
 //  2. the charset parameter of the HTTP Content-Type (RFC 7303: it overrides
 //     the document's own declaration);
 //  3. the XML declaration's encoding;
-//  4. UTF-8.
+//  4. UTF-8, or windows-1252 for bytes that are not UTF-8 (below).
 //
-// Two corrections cover the common misconfigurations: a body declared in a
+// Three corrections cover the common misconfigurations: a body declared in a
 // legacy single-byte or CJK encoding that is nevertheless valid, non-ASCII
 // UTF-8 is taken as UTF-8 (legacy text is almost never accidentally valid
 // UTF-8, and converting it would produce mojibake); and a body declared
 // UTF-8 by HTTP that is not valid UTF-8 falls back to the XML declaration's
-// encoding when it names another one. Whatever is left invalid is repaired
-// with U+FFFD.
+// encoding when it names another one; and a body that declares nothing
+// anywhere and is not valid UTF-8 is read as windows-1252 where it is not
+// UTF-8 (see latin1Fallback): undeclared legacy feeds are almost always
+// Latin-1 or windows-1252, and a stray byte there should read as "é", not
+// as U+FFFD. Whatever is left invalid in a declared body is repaired with
+// U+FFFD. Characters XML forbids are removed last (stripIllegalXML).
 func toUTF8(body []byte, contentType string) []byte {
 	if enc, rest, ok := sniffUnicode(body); ok {
 		if enc != nil {
@@ -63,6 +68,10 @@ func toUTF8(body []byte, contentType string) []byte {
 		}
 	case declEnc != nil:
 		chosen, chosenUTF8 = declEnc, declIsUTF8
+	default:
+		if !utf8.Valid(body) {
+			body = latin1Fallback(body)
+		}
 	}
 	if !chosenUTF8 && utf8.Valid(body) && hasNonASCII(body) {
 		chosenUTF8 = true
@@ -73,14 +82,124 @@ func toUTF8(body []byte, contentType string) []byte {
 	return finishUTF8(body)
 }
 
-// finishUTF8 rewrites the XML declaration to say utf-8 and repairs any
-// invalid UTF-8 left in body.
+// finishUTF8 rewrites the XML declaration to say utf-8, repairs any
+// invalid UTF-8 left in body and drops the characters XML forbids.
 func finishUTF8(body []byte) []byte {
 	body = rewriteDeclEncoding(body)
 	if !utf8.Valid(body) {
 		body = bytes.ToValidUTF8(body, []byte("\uFFFD"))
 	}
-	return body
+	return stripIllegalXML(body)
+}
+
+// latin1Fallback decodes a body that declares no encoding and is not valid
+// UTF-8: every byte sequence that is valid UTF-8 is kept, every other byte
+// is read as windows-1252 (the WHATWG reading of "ISO-8859-1"). Decoding
+// byte by byte rather than the whole body keeps a UTF-8 feed with a few
+// pasted windows-1252 quotes readable too; a Latin-1 body is almost never
+// accidentally valid UTF-8, so its letters all take the windows-1252 path.
+func latin1Fallback(body []byte) []byte {
+	out := make([]byte, 0, len(body)+len(body)/8)
+	for len(body) > 0 {
+		r, size := utf8.DecodeRune(body)
+		if r == utf8.RuneError && size <= 1 {
+			r = charmap.Windows1252.DecodeByte(body[0])
+			size = 1
+		}
+		out = utf8.AppendRune(out, r)
+		body = body[size:]
+	}
+	return out
+}
+
+// stripIllegalXML removes the characters XML 1.0 forbids anywhere in a
+// document (C0 controls other than tab, newline and carriage return, and
+// U+FFFE/U+FFFF), and character references to them ("&#26;", "&#x1A;"),
+// which real feeds carry from pasted text and which make an XML decoder
+// give up on the whole document. body must be valid UTF-8. JSON bodies
+// lose nothing of value: raw control characters are not legal in JSON
+// strings either.
+func stripIllegalXML(body []byte) []byte {
+	if !hasIllegalXML(body) && !bytes.Contains(body, []byte("&#")) {
+		return body
+	}
+	out := make([]byte, 0, len(body))
+	for len(body) > 0 {
+		if n, r, ok := charRef(body); ok {
+			if isXMLChar(r) {
+				out = append(out, body[:n]...)
+			}
+			body = body[n:]
+			continue
+		}
+		r, size := utf8.DecodeRune(body)
+		if isXMLChar(r) {
+			out = append(out, body[:size]...)
+		}
+		body = body[size:]
+	}
+	return out
+}
+
+// charRef reads a numeric character reference ("&#26;", "&#x1a;") at the
+// start of b: its length and the code point it names. ok is false when b
+// does not start with a complete one.
+func charRef(b []byte) (n int, r rune, ok bool) {
+	if len(b) < 4 || b[0] != '&' || b[1] != '#' {
+		return 0, 0, false
+	}
+	i, base := 2, int64(10)
+	if b[2] == 'x' || b[2] == 'X' {
+		i, base = 3, 16
+	}
+	start := i
+	var v int64
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c == ';' && i > start {
+			if v > utf8.MaxRune {
+				return i + 1, -1, true // beyond Unicode: not a character
+			}
+			return i + 1, rune(v), true
+		}
+		if i-start >= 9 { // no character needs more digits
+			return 0, 0, false
+		}
+		var d int64
+		switch {
+		case c >= '0' && c <= '9':
+			d = int64(c - '0')
+		case base == 16 && c >= 'a' && c <= 'f':
+			d = int64(c-'a') + 10
+		case base == 16 && c >= 'A' && c <= 'F':
+			d = int64(c-'A') + 10
+		default:
+			return 0, 0, false
+		}
+		v = v*base + d
+	}
+	return 0, 0, false
+}
+
+// hasIllegalXML is the fast check for stripIllegalXML: a C0 control byte,
+// or the UTF-8 encoding of U+FFFE or U+FFFF (EF BF BE, EF BF BF).
+func hasIllegalXML(b []byte) bool {
+	for i, c := range b {
+		switch {
+		case c < 0x20 && c != '\t' && c != '\n' && c != '\r':
+			return true
+		case c == 0xEF && i+2 < len(b) && b[i+1] == 0xBF && b[i+2] >= 0xBE:
+			return true
+		}
+	}
+	return false
+}
+
+// isXMLChar reports whether r may appear in an XML 1.0 document (the Char
+// production). U+FFFD is allowed, so repaired text survives.
+func isXMLChar(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\r' ||
+		(r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
 }
 
 // sniffUnicode recognises a byte-order mark, or a BOM-less UTF-16/32 XML

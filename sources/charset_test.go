@@ -92,9 +92,25 @@ func TestToUTF8(t *testing.T) {
 			want:        `<?xml version="1.0" encoding="utf-8"?><rss/>`,
 		},
 		{
-			name: "undeclared invalid bytes are repaired",
-			body: []byte("<rss><title>caf\xe9</title></rss>"),
-			want: "<rss><title>caf\uFFFD</title></rss>",
+			name: "undeclared invalid bytes are read as windows-1252",
+			body: []byte("<rss><title>caf\xe9 \x93quoted\x94</title></rss>"),
+			want: "<rss><title>café “quoted”</title></rss>",
+		},
+		{
+			name: "undeclared UTF-8 with stray windows-1252 bytes keeps its UTF-8",
+			body: []byte("<?xml version=\"1.0\"?><rss><title>Zoë\x92s caf\xe9</title></rss>"),
+			want: "<?xml version=\"1.0\"?><rss><title>Zoë’s café</title></rss>",
+		},
+		{
+			name:        "declared UTF-8 with invalid bytes is repaired, not reinterpreted",
+			body:        []byte("<rss><title>caf\xe9</title></rss>"),
+			contentType: "text/xml; charset=utf-8",
+			want:        "<rss><title>caf\uFFFD</title></rss>",
+		},
+		{
+			name: "characters illegal in XML are removed",
+			body: []byte("<rss><title>a\x00b\x01c\x0bd\x1fe\tf\uFFFEg\uFFFFh\uFFFDi</title></rss>"),
+			want: "<rss><title>abcde\tfgh\uFFFDi</title></rss>",
 		},
 		{
 			name: "whitespace before the declaration is dropped",
@@ -137,7 +153,9 @@ func TestCharsetParam(t *testing.T) {
 	}
 }
 
-func TestParseLatin1WithoutHTTPCharsetIsRepairedNotRejected(t *testing.T) {
+func TestParseUndeclaredLatin1IsReadAsWindows1252(t *testing.T) {
+	// latin1.xml declares no encoding (neither in HTTP nor in its XML
+	// declaration) and is not UTF-8: it is read as windows-1252.
 	body := readFixture(t, "latin1.xml")
 	if utf8.Valid(body) {
 		t.Fatal("fixture latin1.xml must not be valid UTF-8")
@@ -149,8 +167,8 @@ func TestParseLatin1WithoutHTTPCharsetIsRepairedNotRejected(t *testing.T) {
 	if len(items) != 1 {
 		t.Fatalf("got %d items, want 1", len(items))
 	}
-	if !strings.Contains(items[0].Title, "\uFFFD") || !utf8.ValidString(items[0].Title) {
-		t.Errorf("title %q: want valid UTF-8 with replacement characters", items[0].Title)
+	if want := "Répression au Xinjiang : le rapport de l'ONU dénonce des violations graves"; items[0].Title != want {
+		t.Errorf("title %q, want %q", items[0].Title, want)
 	}
 	if !bytes.Equal(body, readFixture(t, "latin1.xml")) {
 		t.Error("Parse modified its input")

@@ -64,7 +64,11 @@ const (
 	ReasonParse       = "parse"
 	ReasonSSRFBlocked = "ssrf-blocked"
 	ReasonRedirects   = "redirects"
-	ReasonOther       = "other"
+	// ReasonTruncated is a body that ended before its Content-Length (or
+	// chunked or gzip framing) said it would: the server or the network
+	// dropped the connection mid-transfer.
+	ReasonTruncated = "truncated"
+	ReasonOther     = "other"
 )
 
 var (
@@ -180,10 +184,23 @@ func (e *FetchError) Error() string {
 // and the like work through a FetchError.
 func (e *FetchError) Unwrap() error { return e.Err }
 
+// FailureReason returns Reason. With RetryAfterHint it lets a consumer
+// classify failures through a small interface of its own (watch.Failure)
+// instead of importing this package.
+func (e *FetchError) FailureReason() string { return e.Reason }
+
+// RetryAfterHint returns RetryAfter; see FailureReason.
+func (e *FetchError) RetryAfterHint() time.Duration { return e.RetryAfter }
+
 // Fetch GETs req.URL conditionally (If-None-Match / If-Modified-Since from
 // req) and parses the body. A 304 yields NotModified with the validators
 // kept; any other non-2xx status, and every transport, size or parse
 // failure, yields a *FetchError.
+//
+// A successful result (2xx or 304) also says how to poll politely:
+// MinInterval from the feed's <ttl> and the response's Cache-Control or
+// Expires, Hub and Self from the HTTP Link header or else the feed, and
+// PermanentURL when every redirect on the way was permanent.
 func (f *Fetcher) Fetch(ctx context.Context, req news.FetchRequest) (news.FetchResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
@@ -205,6 +222,10 @@ func (f *Fetcher) Fetch(ctx context.Context, req news.FetchRequest) (news.FetchR
 		ETag:         validator(resp.Header.Get("ETag")),
 		LastModified: validator(resp.Header.Get("Last-Modified")),
 	}
+	// The Link header wins over the feed's own links, as WebSub says.
+	finalURL := resp.Request.URL
+	links := linkRels(resp.Header.Values("Link"), "hub", "self")
+	res.Hub, res.Self = resolveLink(finalURL, links["hub"]), resolveLink(finalURL, links["self"])
 
 	switch {
 	case resp.StatusCode == http.StatusNotModified:
@@ -216,6 +237,8 @@ func (f *Fetcher) Fetch(ctx context.Context, req news.FetchRequest) (news.FetchR
 			res.LastModified = req.LastModified
 		}
 		res.NotModified = true
+		res.MinInterval = minInterval(resp.Header, 0, f.now())
+		res.PermanentURL = permanentURL(resp)
 		return res, nil
 
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
@@ -224,28 +247,54 @@ func (f *Fetcher) Fetch(ctx context.Context, req news.FetchRequest) (news.FetchR
 			return news.FetchResult{StatusCode: resp.StatusCode},
 				&FetchError{URL: req.URL, Reason: classify(ctx, err), Err: err}
 		}
-		title, items, err := parse(body, resp.Header.Get("Content-Type"), req.SourceID, resp.Request.URL, f.now())
+		pf, err := parse(body, resp.Header.Get("Content-Type"), req.SourceID, finalURL, f.now())
 		if err != nil {
 			return news.FetchResult{StatusCode: resp.StatusCode},
 				&FetchError{URL: req.URL, Reason: ReasonParse, Err: err}
 		}
-		res.FeedTitle, res.Items = title, items
+		res.FeedTitle, res.Items = pf.title, pf.items
+		res.MinInterval = minInterval(resp.Header, pf.ttl, f.now())
+		if res.Hub == "" {
+			res.Hub = pf.hub
+		}
+		if res.Self == "" {
+			res.Self = pf.self
+		}
+		res.PermanentURL = permanentURL(resp)
 		return res, nil
 
 	default:
 		drain(resp.Body)
-		fe := &FetchError{URL: req.URL, Reason: ReasonOther, Status: resp.StatusCode}
-		switch {
-		case resp.StatusCode >= 400 && resp.StatusCode < 500:
-			fe.Reason = ReasonHTTP4xx
-		case resp.StatusCode >= 500 && resp.StatusCode < 600:
-			fe.Reason = ReasonHTTP5xx
-		}
+		fe := statusError(req.URL, resp.StatusCode)
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 			fe.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), f.now())
 		}
 		return news.FetchResult{StatusCode: resp.StatusCode}, fe
 	}
+}
+
+// permanentURL is the URL the response was finally served from when every
+// redirect that led there was permanent (301 or 308), else "". A permanent
+// move from https to http is not reported: storing it would downgrade the
+// source for good on one misconfigured (or hostile) redirect.
+func permanentURL(resp *http.Response) string {
+	final := resp.Request
+	first := final
+	for first.Response != nil && first.Response.Request != nil {
+		switch first.Response.StatusCode {
+		case http.StatusMovedPermanently, http.StatusPermanentRedirect:
+		default:
+			return ""
+		}
+		first = first.Response.Request
+		if first.URL.Scheme == "https" && final.URL.Scheme != "https" {
+			return ""
+		}
+	}
+	if first == final || first.URL.String() == final.URL.String() {
+		return ""
+	}
+	return final.URL.String()
 }
 
 // get sends a guarded GET with wirewatch's User-Agent and compression.
@@ -288,14 +337,7 @@ func (f *Fetcher) FetchPage(ctx context.Context, rawURL string) (body []byte, co
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		drain(resp.Body)
-		reason := ReasonOther
-		switch {
-		case resp.StatusCode >= 400 && resp.StatusCode < 500:
-			reason = ReasonHTTP4xx
-		case resp.StatusCode >= 500:
-			reason = ReasonHTTP5xx
-		}
-		return nil, "", &FetchError{URL: rawURL, Reason: reason, Status: resp.StatusCode}
+		return nil, "", statusError(rawURL, resp.StatusCode)
 	}
 	body, err = f.readBody(resp)
 	if err != nil {
@@ -461,6 +503,8 @@ func classify(ctx context.Context, err error) string {
 		return ReasonTooLarge
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return ReasonTimeout
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return ReasonTruncated
 	case errors.As(err, &dnsErr):
 		return ReasonDNS
 	case isTLSError(err):

@@ -26,7 +26,7 @@ import (
 
 // newTestFetcher returns a Fetcher allowed to reach the loopback test
 // servers, with a fixed clock.
-func newTestFetcher(t *testing.T, opts Options) *Fetcher {
+func newTestFetcher(t testing.TB, opts Options) *Fetcher {
 	t.Helper()
 	if opts.Now == nil {
 		opts.Now = func() time.Time { return fixedNow }
@@ -39,7 +39,7 @@ func newTestFetcher(t *testing.T, opts Options) *Fetcher {
 	return f
 }
 
-func newServer(t *testing.T, h http.HandlerFunc) *httptest.Server {
+func newServer(t testing.TB, h http.HandlerFunc) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -513,5 +513,18 @@ func TestParseRetryAfter(t *testing.T) {
 		if got := parseRetryAfter(in, now); got != want {
 			t.Errorf("parseRetryAfter(%q) = %v, want %v", in, got, want)
 		}
+	}
+}
+
+func TestFetchErrorFailureInterface(t *testing.T) {
+	// The poller reads reasons through its own interface; a FetchError
+	// wrapped by a caller must still answer it.
+	var err error = fmt.Errorf("poll: %w", &FetchError{URL: "u", Reason: ReasonHTTP5xx, Status: 503, RetryAfter: time.Minute})
+	var f interface {
+		FailureReason() string
+		RetryAfterHint() time.Duration
+	}
+	if !errors.As(err, &f) || f.FailureReason() != ReasonHTTP5xx || f.RetryAfterHint() != time.Minute {
+		t.Fatalf("FetchError does not answer FailureReason/RetryAfterHint: %v", err)
 	}
 }

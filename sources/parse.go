@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -11,6 +12,9 @@ import (
 	"time"
 
 	"github.com/mmcdole/gofeed"
+	"github.com/mmcdole/gofeed/atom"
+	gofeedjson "github.com/mmcdole/gofeed/json"
+	"github.com/mmcdole/gofeed/rss"
 
 	"wirewatch/news"
 )
@@ -35,22 +39,45 @@ const maxKeyBytes = 1024
 // yields an error; a well-formed feed with no usable entries yields no items
 // and no error.
 func Parse(body []byte, contentType, sourceID string, fetchedAt time.Time) (feedTitle string, items []news.Item, err error) {
-	feedTitle, items, err = parse(body, contentType, sourceID, nil, fetchedAt)
+	pf, err := parse(body, contentType, sourceID, nil, fetchedAt)
 	if err != nil {
 		return "", nil, fmt.Errorf("sources: parse: %w", err)
 	}
-	return feedTitle, items, nil
+	return pf.title, pf.items, nil
+}
+
+// ErrHTMLPage is wrapped by the parse error for a body that is an HTML page
+// rather than a feed: a site's home page given as a source, or an error or
+// login page served with status 200. Discover finds the feeds such a page
+// links to.
+var ErrHTMLPage = errors.New("got an HTML page, not a feed")
+
+// parsedFeed is what the parse path yields: the feed's title and items,
+// and what the feed says about itself for polling.
+type parsedFeed struct {
+	title string
+	items []news.Item
+	// format is "rss", "atom" or "json".
+	format string
+	// ttl is the RSS <ttl>, 0 when absent.
+	ttl time.Duration
+	// hub and self are the feed's own WebSub links, absolute http(s) or "".
+	hub, self string
 }
 
 // parse is Parse with the document's own URL as a last-resort base for
 // relative links. Its error is unwrapped so each caller adds its own layer.
-func parse(body []byte, contentType, sourceID string, docURL *url.URL, fetchedAt time.Time) (string, []news.Item, error) {
-	feed, err := parseFeed(toUTF8(body, contentType))
+func parse(body []byte, contentType, sourceID string, docURL *url.URL, fetchedAt time.Time) (parsedFeed, error) {
+	utf8Body := toUTF8(body, contentType)
+	feed, err := parseFeed(utf8Body)
 	if err != nil {
-		return "", nil, err
+		if looksLikeHTML(utf8Body, contentType) {
+			return parsedFeed{}, ErrHTMLPage
+		}
+		return parsedFeed{}, err
 	}
 	if feed == nil {
-		return "", nil, errors.New("parser returned no feed")
+		return parsedFeed{}, errors.New("parser returned no feed")
 	}
 
 	// Relative item links resolve against the feed's link (itself resolved
@@ -77,7 +104,91 @@ func parse(body []byte, contentType, sourceID string, docURL *url.URL, fetchedAt
 	if len(items) == 0 {
 		items = nil
 	}
-	return VisibleText(feed.Title), items, nil
+	pf := parsedFeed{title: VisibleText(feed.Title), items: items, format: feed.FeedType}
+	pf.ttl, pf.hub, pf.self = feedPolling(feed, utf8Body, docURL)
+	return pf, nil
+}
+
+// feedPolling reads what a feed says about how to poll it: the RSS <ttl>,
+// and its WebSub hub and self links (atom:link in RSS, link in Atom, hubs
+// and feed_url in JSON Feed), resolved against the document's URL.
+func feedPolling(feed *gofeed.Feed, body []byte, docURL *url.URL) (ttl time.Duration, hub, self string) {
+	switch orig := feed.OriginalFeed().(type) {
+	case *rss.Feed:
+		ttl = ttlMinutes(orig.TTL)
+		for _, l := range orig.Extensions["atom"]["link"] {
+			hub, self = pickRel(docURL, l.Attrs["rel"], l.Attrs["href"], hub, self)
+		}
+	case *atom.Feed:
+		for _, l := range orig.Links {
+			if l != nil {
+				hub, self = pickRel(docURL, l.Rel, l.Href, hub, self)
+			}
+		}
+	case *gofeedjson.Feed:
+		// gofeed does not read JSON Feed's hubs.
+		var jf struct {
+			FeedURL string `json:"feed_url"`
+			Hubs    []struct {
+				Type string `json:"type"`
+				URL  string `json:"url"`
+			} `json:"hubs"`
+		}
+		if json.Unmarshal(body, &jf) == nil {
+			self = resolveLink(docURL, jf.FeedURL)
+			for _, h := range jf.Hubs {
+				if hub == "" && (h.Type == "" || strings.EqualFold(h.Type, "WebSub") || strings.EqualFold(h.Type, "PubSubHubbub")) {
+					hub = resolveLink(docURL, h.URL)
+				}
+			}
+		}
+	}
+	return ttl, hub, self
+}
+
+// pickRel keeps the first usable hub and self link: rel may list several
+// relations ("self hub" is legal).
+func pickRel(base *url.URL, rel, href, hub, self string) (string, string) {
+	for _, r := range strings.Fields(strings.ToLower(rel)) {
+		switch {
+		case r == "hub" && hub == "":
+			hub = resolveLink(base, href)
+		case r == "self" && self == "":
+			self = resolveLink(base, href)
+		}
+	}
+	return hub, self
+}
+
+// looksLikeHTML reports whether a body that failed to parse as a feed is an
+// HTML page: it says so in its Content-Type, or starts (after a BOM,
+// whitespace and comments) with a doctype or a tag no feed starts with
+// (<html>, <head>, <body>, ...: error pages often skip the first two).
+func looksLikeHTML(body []byte, contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	if mt == "text/html" || mt == "application/xhtml+xml" {
+		return true
+	}
+	b := bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
+	for range 8 { // a few leading comments, not an unbounded scan
+		b = bytes.TrimLeft(b, " \t\r\n")
+		if !bytes.HasPrefix(b, []byte("<!--")) {
+			break
+		}
+		end := bytes.Index(b, []byte("-->"))
+		if end < 0 {
+			return false
+		}
+		b = b[end+3:]
+	}
+	head := bytes.ToLower(b[:min(len(b), 64)])
+	for _, prefix := range []string{"<!doctype html", "<html", "<head", "<body", "<meta", "<script", "<style", "<div", "<p>", "<h1"} {
+		if bytes.HasPrefix(head, []byte(prefix)) {
+			return true
+		}
+	}
+	return false
 }
 
 // parseFeed runs gofeed on an already-UTF-8 body. gofeed is third-party code
@@ -89,7 +200,9 @@ func parseFeed(body []byte) (feed *gofeed.Feed, err error) {
 			feed, err = nil, fmt.Errorf("feed parser panicked: %v", r)
 		}
 	}()
-	return gofeed.NewParser().Parse(bytes.NewReader(body))
+	p := gofeed.NewParser()
+	p.KeepOriginalFeed = true // for <ttl> and WebSub links, see feedPolling
+	return p.Parse(bytes.NewReader(body))
 }
 
 // normalise turns one gofeed item into a news.Item. ok is false for items
@@ -140,18 +253,38 @@ func normalise(fi *gofeed.Item, sourceID string, base *url.URL, fetchedAt time.T
 	it.Authors = authorNames(fi)
 	it.Categories = uniqueLabels(fi.Categories)
 
+	published, hasPublished := itemDate(fi.Published, fi.PublishedParsed)
+	updated, hasUpdated := itemDate(fi.Updated, fi.UpdatedParsed)
 	switch {
-	case fi.PublishedParsed != nil:
-		it.Published = fi.PublishedParsed.UTC()
-	case fi.UpdatedParsed != nil:
-		it.Published = fi.UpdatedParsed.UTC()
+	case hasPublished:
+		it.Published = published.UTC()
+	case hasUpdated:
+		it.Published = updated.UTC()
 	default:
 		it.Published = fetchedAt
 	}
-	if fi.UpdatedParsed != nil {
-		it.Updated = fi.UpdatedParsed.UTC()
+	if hasUpdated {
+		it.Updated = updated.UTC()
 	}
 	return it, true
+}
+
+// itemDate picks an item date: our own reading when the date ends in a zone
+// name we know (gofeed reads names outside its short list as UTC), else
+// gofeed's, else our fallback layouts (localized names and the like).
+func itemDate(raw string, parsed *time.Time) (time.Time, bool) {
+	if hasNamedZone(raw) {
+		if t, ok := parseDate(raw); ok {
+			return t, true
+		}
+	}
+	if parsed != nil && !parsed.IsZero() {
+		return *parsed, true
+	}
+	if raw == "" {
+		return time.Time{}, false
+	}
+	return parseDate(raw)
 }
 
 // itemLink picks the item's web link: its link, else its first listed link
