@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"context"
 	"encoding/json"
 	"errors"
@@ -33,6 +34,7 @@ type appStore interface {
 	alert.Queue
 	watch.BackfillStore
 	Item(ctx context.Context, id string) (news.Item, string, error)
+	SourceStates(ctx context.Context) ([]news.SourceState, error)
 	WebhookStates(ctx context.Context) ([]news.WebhookState, error)
 	PendingDeliveries(ctx context.Context, webhookIDs ...string) (int, error)
 	Stats(ctx context.Context) (store.Stats, error)
@@ -95,7 +97,7 @@ func newApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error)
 	})
 	poller := watch.NewPoller(watch.PollerConfig{
 		Fetcher: fetcher, Matcher: index, Store: st, Notifier: disp,
-		Webhooks: cfg.Webhooks, Logger: logger, DedupWindow: cfg.DedupWindow,
+		Webhooks: cfg.Webhooks, Logger: logger, DedupWindow: cfg.DedupWindow, Politeness: cfg.Polling,
 	})
 	sched, err := watch.NewScheduler(poller, cfg.Jobs(), logger)
 	if err != nil {
@@ -157,42 +159,91 @@ func (a *app) handler() http.Handler {
 
 // sourceView is a source's health as the API and CLI show it.
 type sourceView struct {
-	ID          string    `json:"id"`
-	URL         string    `json:"url"`
-	Title       string    `json:"title,omitempty"`
-	Schedule    string    `json:"schedule"`
+	ID       string `json:"id"`
+	URL      string `json:"url"`
+	MovedTo  string `json:"moved_to,omitempty"`
+	Title    string `json:"title,omitempty"`
+	Schedule string `json:"schedule"`
+	// State is "new" (never polled), "ok", "failing", "failed" or
+	// "silent".
 	State       string    `json:"state"`
+	Reason      string    `json:"reason,omitempty"`
 	LastPoll    time.Time `json:"last_poll,omitzero"`
 	LastSuccess time.Time `json:"last_success,omitzero"`
 	LastError   string    `json:"last_error,omitempty"`
 	Failures    int       `json:"consecutive_failures"`
+	// ItemsPerDay is the mean over the last week.
+	ItemsPerDay float64   `json:"items_per_day"`
+	NextPoll    time.Time `json:"next_poll,omitzero"`
+	// AskedInterval is the polling interval the publisher asks for.
+	AskedInterval string `json:"asked_interval,omitempty"`
 }
 
-func (a *app) sourceViews(ctx context.Context) ([]sourceView, error) {
-	out := make([]sourceView, 0, len(a.cfg.Sources))
-	for _, s := range a.cfg.Sources {
-		st, err := a.store.SourceState(ctx, s.Source.ID)
+// sourceViews reads every configured source's state in one query, and
+// its last week's items with one query each.
+func sourceViews(ctx context.Context, cfg *Config, st sourceStateReader, now time.Time) ([]sourceView, error) {
+	states, err := st.SourceStates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]news.SourceState, len(states))
+	for _, s := range states {
+		byID[s.SourceID] = s
+	}
+	jobs := cfg.Jobs()
+	out := make([]sourceView, 0, len(cfg.Sources))
+	for i, s := range cfg.Sources {
+		state := byID[s.Source.ID]
+		if state.URL != "" && state.URL != s.Source.URL {
+			// The config changed the URL: the old state no longer applies.
+			state = news.SourceState{SourceID: s.Source.ID}
+		}
+		items, _, err := st.SourceActivity(ctx, s.Source.ID, now.Add(-7*24*time.Hour))
 		if err != nil {
 			return nil, err
 		}
-		state := "ok"
-		switch {
-		case st.LastPoll.IsZero():
-			state = "new"
-		case st.Failures > 0:
-			state = "failing"
+		v := sourceView{
+			ID: s.Source.ID, URL: s.Source.URL, MovedTo: state.MovedTo, Title: firstNonEmpty(s.Source.Title, state.Title),
+			Schedule: s.Schedule.String(), State: state.Health, Reason: state.ErrorReason,
+			LastPoll: state.LastPoll, LastSuccess: state.LastSuccess, LastError: state.LastError, Failures: state.Failures,
+			ItemsPerDay: math.Round(float64(items)/7*10) / 10, NextPoll: jobs[i].NextPoll(state, now),
 		}
-		out = append(out, sourceView{
-			ID: s.Source.ID, URL: s.Source.URL, Title: st.Title, Schedule: s.Schedule.String(),
-			State: state, LastPoll: st.LastPoll, LastSuccess: st.LastSuccess,
-			LastError: st.LastError, Failures: st.Failures,
-		})
+		if s.Adaptive != nil {
+			v.Schedule = fmt.Sprintf("adaptive %v–%v", s.Adaptive.Min, s.Adaptive.Max)
+		}
+		if state.MinInterval > 0 {
+			v.AskedInterval = state.MinInterval.String()
+		}
+		switch {
+		case state.LastPoll.IsZero():
+			v.State = "new"
+		case v.State == "" && state.Failures > 0:
+			v.State = news.HealthFailing
+		case v.State == "":
+			v.State = news.HealthOK
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }
 
+// sourceStateReader is what the sources view reads.
+type sourceStateReader interface {
+	SourceStates(ctx context.Context) ([]news.SourceState, error)
+	SourceActivity(ctx context.Context, sourceID string, since time.Time) (int, time.Time, error)
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
 func (a *app) apiSources(w http.ResponseWriter, r *http.Request) {
-	views, err := a.sourceViews(r.Context())
+	views, err := sourceViews(r.Context(), a.cfg, a.store, time.Now())
 	if err != nil {
 		a.logger.Error("api: list sources", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)

@@ -36,22 +36,26 @@ type Config struct {
 	// DedupWindow is how long a story is remembered for merging later
 	// sightings from other sources (0: off).
 	DedupWindow time.Duration
-	Sources     []SourceConfig
-	Topics      []news.Topic
-	Webhooks    []news.Webhook
+	// Polling is how wirewatch treats the servers it polls (per-host
+	// limits, backoff, health thresholds).
+	Polling  watch.Politeness
+	Sources  []SourceConfig
+	Topics   []news.Topic
+	Webhooks []news.Webhook
 }
 
 // SourceConfig is a source with its polling schedule.
 type SourceConfig struct {
 	Source   news.Source
 	Schedule watch.Schedule
+	Adaptive *watch.Adaptive
 }
 
 // Jobs returns the scheduler's view of the sources.
 func (c *Config) Jobs() []watch.Job {
 	jobs := make([]watch.Job, len(c.Sources))
 	for i, s := range c.Sources {
-		jobs[i] = watch.Job{Source: s.Source, Schedule: s.Schedule}
+		jobs[i] = watch.Job{Source: s.Source, Schedule: s.Schedule, Adaptive: s.Adaptive}
 	}
 	return jobs
 }
@@ -163,6 +167,8 @@ func ParseConfig(path string, data []byte, lookupEnv func(string) (string, bool)
 			cfg.LogLevel = d.str(v)
 		case "dedup_window":
 			cfg.DedupWindow = d.durationOrZero(v)
+		case "polling":
+			cfg.Polling = d.polling(v)
 		case "sources":
 			sourcesNode = v
 		case "topics":
@@ -170,7 +176,7 @@ func ParseConfig(path string, data []byte, lookupEnv func(string) (string, bool)
 		case "webhooks":
 			webhooksNode = v
 		default:
-			d.unknown(k, key, "listen, database, base_url, allow_private_networks, contact, log_level, dedup_window, sources, topics, webhooks")
+			d.unknown(k, key, "listen, database, base_url, allow_private_networks, contact, log_level, dedup_window, polling, sources, topics, webhooks")
 		}
 	})
 
@@ -439,10 +445,15 @@ func (d decoder) source(n *yaml.Node, allowPrivate bool) SourceConfig {
 			s.Schedule.Every = d.duration(v)
 		case "cron":
 			s.Schedule.Cron = d.str(v)
+		case "adaptive":
+			s.Adaptive = d.adaptive(v, s.Source.ID)
 		default:
-			d.unknown(k, key, "id, url, title, every, cron")
+			d.unknown(k, key, "id, url, title, every, cron, adaptive")
 		}
 	})
+	if s.Adaptive != nil && (s.Schedule.Every != 0 || s.Schedule.Cron != "") {
+		d.p.add(d.at(n, "adaptive"), "source %q: adaptive replaces every and cron: set one or the other", s.Source.ID)
+	}
 	if s.Source.URL == "" && n.Kind == yaml.MappingNode {
 		d.p.add(n, "source %q has no url", s.Source.ID)
 	}
@@ -719,6 +730,8 @@ func (d decoder) webhook(n *yaml.Node, topicIDs map[string]bool, allowPrivate bo
 			w.Unordered = !d.boolean(v)
 		case "updates":
 			w.Updates = d.boolean(v)
+		case "source_health":
+			w.SourceHealth = d.boolean(v)
 		case "concurrency":
 			c := d.number(v)
 			if c < 1 || c > 64 || c != float64(int(c)) {
@@ -727,7 +740,7 @@ func (d decoder) webhook(n *yaml.Node, topicIDs map[string]bool, allowPrivate bo
 			w.Concurrency = int(c)
 		default:
 			d.unknown(k, key, "id, url, format, secret, secrets, topics, retry, timeout, template, ordered, concurrency, updates, "+
-				"rate_limit, digest, timezone, quiet_hours, urgent")
+				"rate_limit, digest, timezone, quiet_hours, urgent, source_health")
 		}
 	})
 	// The digest schedule and the template are checked once every key is
@@ -764,6 +777,60 @@ func (d decoder) webhook(n *yaml.Node, topicIDs map[string]bool, allowPrivate bo
 		d.p.add(n, "webhook %q: format json needs a secret (whsec_… base64) so receivers can verify alerts", w.ID)
 	}
 	return w
+}
+
+// polling reads the politeness settings.
+func (d decoder) polling(v *yaml.Node) watch.Politeness {
+	var p watch.Politeness
+	d.mapping(v, "polling", func(key string, k, v *yaml.Node) {
+		switch key {
+		case "per_host":
+			n := d.number(v)
+			if n < 1 || n > 64 || n != float64(int(n)) {
+				d.p.add(v, "polling: per_host must be a whole number from 1 to 64")
+			}
+			p.PerHost = int(n)
+		case "spacing":
+			p.Spacing = d.durationOrZero(v)
+		case "min_backoff":
+			p.MinBackoff = d.duration(v)
+		case "max_backoff":
+			p.MaxBackoff = d.duration(v)
+		case "max_interval":
+			p.MaxInterval = d.duration(v)
+		case "failed_after":
+			n := d.number(v)
+			if n < 1 || n != float64(int(n)) {
+				d.p.add(v, "polling: failed_after must be a whole number of failures, at least 1")
+			}
+			p.FailedAfter = int(n)
+		default:
+			d.unknown(k, key, "per_host, spacing, min_backoff, max_backoff, max_interval, failed_after")
+		}
+	})
+	if p.MinBackoff > 0 && p.MaxBackoff > 0 && p.MaxBackoff < p.MinBackoff {
+		d.p.add(d.at(v, "max_backoff"), "polling: max_backoff %v is below min_backoff %v", p.MaxBackoff, p.MinBackoff)
+	}
+	return p
+}
+
+// adaptive reads {min: D, max: D}.
+func (d decoder) adaptive(v *yaml.Node, sourceID string) *watch.Adaptive {
+	a := &watch.Adaptive{Min: 2 * time.Minute, Max: time.Hour}
+	d.mapping(v, "adaptive", func(key string, k, v *yaml.Node) {
+		switch key {
+		case "min":
+			a.Min = d.duration(v)
+		case "max":
+			a.Max = d.duration(v)
+		default:
+			d.unknown(k, key, "min, max")
+		}
+	})
+	if a.Min < time.Second || a.Max < a.Min {
+		d.p.add(v, "source %q: adaptive wants 1s <= min <= max (got min %v, max %v)", sourceID, a.Min, a.Max)
+	}
+	return a
 }
 
 // rateLimit reads "COUNT/DURATION", e.g. "10/10m": at most COUNT alerts

@@ -313,3 +313,65 @@ webhooks:
 		}
 	}
 }
+
+func TestPollingConfig(t *testing.T) {
+	src := `
+polling: {per_host: 4, spacing: 500ms, min_backoff: 30s, max_backoff: 2h, max_interval: 12h, failed_after: 3}
+sources:
+  - id: wire
+    url: https://example.org/feed
+    adaptive: {min: 1m, max: 2h}
+topics:
+  - id: t
+    query: x
+webhooks:
+  - id: ops
+    url: https://hooks.example.org/x
+    format: slack
+    source_health: true
+`
+	cfg, err := ParseConfig("ww.yaml", []byte(src), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cfg.Polling
+	if p.PerHost != 4 || p.Spacing != 500*time.Millisecond || p.MinBackoff != 30*time.Second || p.MaxBackoff != 2*time.Hour ||
+		p.MaxInterval != 12*time.Hour || p.FailedAfter != 3 {
+		t.Errorf("polling = %+v", p)
+	}
+	if a := cfg.Sources[0].Adaptive; a == nil || a.Min != time.Minute || a.Max != 2*time.Hour || cfg.Jobs()[0].Adaptive != a {
+		t.Errorf("adaptive = %+v", a)
+	}
+	if !cfg.Webhooks[0].SourceHealth {
+		t.Error("source_health not read")
+	}
+
+	bad := `
+polling: {per_host: 0, min_backoff: 1h, max_backoff: 1m, often: yes}
+sources:
+  - id: wire
+    url: https://example.org/feed
+    every: 5m
+    adaptive: {min: 2h, max: 1h}
+topics:
+  - id: t
+    query: x
+`
+	_, err = ParseConfig("ww.yaml", []byte(bad), env(nil))
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v", err)
+	}
+	all := strings.Join(ce.Problems, "\n")
+	for _, w := range []string{
+		"ww.yaml:2:21: polling: per_host must be a whole number from 1 to 64",
+		"polling: max_backoff 1m0s is below min_backoff 1h0m0s",
+		`unknown key "often"`,
+		`source "wire": adaptive wants 1s <= min <= max`,
+		`source "wire": adaptive replaces every and cron`,
+	} {
+		if !strings.Contains(all, w) {
+			t.Errorf("problems lack %q\n--- got:\n%s", w, all)
+		}
+	}
+}

@@ -50,6 +50,7 @@ Commands:
   terms    read a report and suggest its key terms and a topic
   deliveries  list webhook deliveries; 'deliveries retry' replays them
   webhooks    list webhooks with their health; 'webhooks enable' re-enables one
+  sources     list sources with their health; 'sources import|export' OPML
   demo     offline demo: local sample sources, a local webhook receiver, the real server
   version  print the version
 
@@ -79,6 +80,8 @@ func runCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdDeliveries(ctx, rest, stdout, stderr)
 	case "webhooks":
 		err = cmdWebhooks(ctx, rest, stdout, stderr)
+	case "sources":
+		err = cmdSources(ctx, rest, stdout, stderr)
 	case "demo":
 		err = cmdDemo(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":

@@ -20,6 +20,7 @@ type opsStore interface {
 	RetryDeliveries(ctx context.Context, f store.RetryFilter, now time.Time) (int, error)
 	WebhookStates(ctx context.Context) ([]news.WebhookState, error)
 	EnableWebhook(ctx context.Context, webhookID string) error
+	sourceStateReader
 	Close() error
 }
 
