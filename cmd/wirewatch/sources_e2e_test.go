@@ -60,8 +60,8 @@ webhooks:
 		Type   string `json:"type"`
 		Health struct {
 			Source struct{ ID string } `json:"source"`
-			State  string             `json:"state"`
-			Reason string             `json:"reason"`
+			State  string              `json:"state"`
+			Reason string              `json:"reason"`
 		} `json:"health"`
 	}
 	events := func() []healthBody {
