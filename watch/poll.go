@@ -50,6 +50,16 @@ type Store interface {
 	AlertedTopics(ctx context.Context, itemIDs []string) (map[string][]string, error)
 }
 
+// HubSubscriber keeps WebSub subscriptions for sources whose feeds
+// advertise a hub (package websub implements it, through cmd).
+type HubSubscriber interface {
+	// Ensure subscribes (or renews) when needed; cheap when nothing is.
+	Ensure(ctx context.Context, sourceID, hub, topic string) error
+	// Active reports whether pushes for the source are verified and
+	// leased, so polling may slow down to a fallback.
+	Active(ctx context.Context, sourceID string) bool
+}
+
 // Notifier is told when new outbox rows are committed.
 type Notifier interface {
 	Notify()
@@ -73,6 +83,8 @@ type Poller struct {
 	// sightings into it; 0 turns cross-source deduplication off.
 	dedupWindow time.Duration
 	polite      Politeness
+	hubs        HubSubscriber
+	hubFallback time.Duration
 	hosts       *hostLimits
 	outage      *outageTracker
 
@@ -100,6 +112,11 @@ type PollerConfig struct {
 	DedupWindow time.Duration
 	// Politeness: per-host limits, backoff, health thresholds.
 	Politeness Politeness
+	// Hubs, when set, is told of every feed that advertises a WebSub hub;
+	// a source with an active subscription is polled at most every
+	// HubFallback (default 1h) as a fallback, since pushes bring its items.
+	Hubs        HubSubscriber
+	HubFallback time.Duration
 }
 
 // NewPoller builds a Poller.
@@ -107,7 +124,7 @@ func NewPoller(c PollerConfig) *Poller {
 	p := &Poller{
 		fetch: c.Fetcher, match: c.Matcher, store: c.Store, notify: c.Notifier,
 		webhooks: c.Webhooks, logger: c.Logger, now: c.Now, dedupWindow: c.DedupWindow,
-		polite:  c.Politeness.withDefaults(),
+		polite: c.Politeness.withDefaults(), hubs: c.Hubs, hubFallback: c.HubFallback,
 		running: make(map[string]bool), silenceChecked: make(map[string]time.Time),
 	}
 	p.hosts = newHostLimits(p.polite.PerHost, p.polite.Spacing)
@@ -117,6 +134,9 @@ func NewPoller(c PollerConfig) *Poller {
 	}
 	if p.now == nil {
 		p.now = time.Now
+	}
+	if p.hubFallback <= 0 {
+		p.hubFallback = time.Hour
 	}
 	return p
 }
@@ -257,6 +277,20 @@ func (p *Poller) poll(ctx context.Context, src news.Source, o pollOptions) (Repo
 		}
 		if next := start.Add(adaptiveInterval(n, o.adaptive.Min, o.adaptive.Max)); next.After(st.NextPoll) {
 			st.NextPoll = next
+		}
+	}
+	if p.hubs != nil && res.Hub != "" {
+		topic := res.Self
+		if topic == "" {
+			topic = fetchURL
+		}
+		if err := p.hubs.Ensure(ctx, src.ID, res.Hub, topic); err != nil {
+			p.logger.Warn("WebSub subscription failed; polling carries on", "source", src.ID, "hub", res.Hub, "err", err)
+		}
+		if p.hubs.Active(ctx, src.ID) {
+			if next := start.Add(p.hubFallback); next.After(st.NextPoll) {
+				st.NextPoll = next // pushes bring the items; polling is the fallback
+			}
 		}
 	}
 	rep.NextPoll = st.NextPoll
