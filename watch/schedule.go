@@ -159,12 +159,25 @@ func (j Job) schedule() Schedule {
 	return j.Schedule
 }
 
+// PollLeaser shares the polling of one database's sources among several
+// instances: each (source, due time) goes to one of them (package store
+// implements it in the database).
+type PollLeaser interface {
+	ClaimPoll(ctx context.Context, sourceID string, due time.Time, owner string, lease time.Duration, now time.Time) (bool, error)
+	ReleasePoll(ctx context.Context, sourceID, owner string) error
+}
+
 // Scheduler polls every source on its own schedule through robfig/cron.
 type Scheduler struct {
 	poller *Poller
 	jobs   []Job
 	logger *slog.Logger
 	now    func() time.Time
+	// leases, owner and lease share the polls with other instances (see
+	// Share); nil leases: this instance polls everything.
+	leases PollLeaser
+	owner  string
+	lease  time.Duration
 	// Grace is how long in-flight polls may run after shutdown begins
 	// before their context is cancelled. Work cut short commits nothing and
 	// is simply done again on the next start.
@@ -192,6 +205,43 @@ func NewScheduler(p *Poller, jobs []Job, logger *slog.Logger) (*Scheduler, error
 	return &Scheduler{poller: p, jobs: jobs, logger: logger, now: p.now, grace: 10 * time.Second}, nil
 }
 
+// Share makes the scheduler one of several instances on one database: it
+// still fires for every source on its schedule, but polls a source only
+// when it wins that due time's lease (the scheduled time, the same on every
+// instance), as owner, for lease. An instance that dies mid-poll holds the
+// source until the lease ends; then another polls it. Call before Run.
+func (s *Scheduler) Share(l PollLeaser, owner string, lease time.Duration) {
+	s.leases, s.owner, s.lease = l, owner, lease
+}
+
+// dueTime is the scheduled time a firing stands for: the latest tick of the
+// schedule at or before now. Every instance computes the same one, also
+// for the kick-off poll after a start (it stands for the tick it missed).
+func dueTime(sched cron.Schedule, now time.Time) time.Time {
+	n1 := sched.Next(now)
+	period := sched.Next(n1).Sub(n1)
+	if period <= 0 {
+		return now.Truncate(time.Second)
+	}
+	back := 2*period + time.Second
+	for range 12 {
+		t := sched.Next(now.Add(-back))
+		if !t.After(now) {
+			prev := t
+			for i := 0; i < 10000; i++ {
+				next := sched.Next(prev)
+				if next.IsZero() || next.After(now) {
+					return prev
+				}
+				prev = next
+			}
+			return prev
+		}
+		back *= 2
+	}
+	return now.Truncate(time.Second)
+}
+
 // Run schedules every job and blocks until ctx is cancelled, then stops
 // taking new polls and waits (up to the grace period) for running ones.
 func (s *Scheduler) Run(ctx context.Context) error {
@@ -208,7 +258,15 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		sched, _ := j.schedule().compile(j.Source.ID) // validated in NewScheduler
 		first := s.firstRun(ctx, j, sched, now)
 		job := cron.NewChain(cron.SkipIfStillRunning(clog)).Then(cron.FuncJob(func() {
+			if s.leases != nil && !s.claim(jobCtx, j, sched) {
+				return
+			}
 			s.pollAndLog(jobCtx, j)
+			if s.leases != nil {
+				if err := s.leases.ReleasePoll(context.WithoutCancel(jobCtx), j.Source.ID, s.owner); err != nil {
+					s.logger.Warn("release poll lease", "source", j.Source.ID, "err", err)
+				}
+			}
 		}))
 		c.Schedule(&kickoff{first: first, rest: sched}, job)
 		desc := j.Schedule.String()
@@ -245,6 +303,23 @@ func (s *Scheduler) firstRun(ctx context.Context, j Job, sched cron.Schedule, no
 		}
 	}
 	return regular
+}
+
+// claim wins this firing's poll of the job's source for this instance, or
+// reports that another instance has it.
+func (s *Scheduler) claim(ctx context.Context, j Job, sched cron.Schedule) bool {
+	now := s.now()
+	due := dueTime(sched, now)
+	ok, err := s.leases.ClaimPoll(ctx, j.Source.ID, due, s.owner, s.lease, now)
+	switch {
+	case err != nil:
+		s.logger.Error("claim poll lease; skipping this poll", "source", j.Source.ID, "err", err)
+		return false
+	case !ok:
+		s.logger.Debug("poll taken by another instance", "source", j.Source.ID, "due", due.Format(time.RFC3339Nano))
+		return false
+	}
+	return true
 }
 
 func (s *Scheduler) pollAndLog(ctx context.Context, j Job) {
