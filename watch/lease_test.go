@@ -23,7 +23,7 @@ func TestDueTimeIsTheLatestTick(t *testing.T) {
 		}
 	}
 	cronSched, _ := Schedule{Cron: "0 8 * * 1"}.compile("s") // Mondays 08:00 (+ a spread)
-	mon := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)        // a Monday
+	mon := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)       // a Monday
 	if got := dueTime(cronSched, mon.Add(48*time.Hour)); got.Day() != 2 || got.Hour() != 8 {
 		t.Errorf("weekly dueTime = %v, want Monday 08:00", got)
 	}
