@@ -13,7 +13,7 @@ import (
 // TopicFingerprint returns the fingerprint stored for a topic by its last
 // Backfill, or "" when the topic has none (it is new, or was pruned), which
 // callers read as "backfill it".
-func (s *SQLite) TopicFingerprint(ctx context.Context, topicID string) (string, error) {
+func (s *Store) TopicFingerprint(ctx context.Context, topicID string) (string, error) {
 	var fp string
 	err := s.db.QueryRowContext(ctx, `SELECT fingerprint FROM topics WHERE id = $1`, topicID).Scan(&fp)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -46,7 +46,7 @@ func (s *SQLite) TopicFingerprint(ctx context.Context, topicID string) (string, 
 // Running the same backfill twice leaves the same state. A match of another
 // topic (an empty TopicID means topicID) or of an item that is not stored is
 // an error, and then nothing changes.
-func (s *SQLite) Backfill(ctx context.Context, topicID, fingerprint string, rematched []string, matches []news.Match, now time.Time) error {
+func (s *Store) Backfill(ctx context.Context, topicID, fingerprint string, rematched []string, matches []news.Match, now time.Time) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		return backfill(ctx, tx, topicID, fingerprint, rematched, matches, now)
 	})
@@ -112,7 +112,7 @@ func backfill(ctx context.Context, tx *sql.Tx, topicID, fingerprint string, rema
 				return fmt.Errorf("match of item %q duplicates itself", m.ItemID)
 			}
 			if _, err := ups.ExecContext(ctx, topicID, m.ItemID, pub, enc.terms, enc.hits,
-				scoreOf(m.Score), m.Snippet, enc.marks, msOf(matchedAt), nullIfEmpty(m.DuplicateOf)); err != nil {
+				scoreOf(m.Score), enc.snippet, enc.marks, msOf(matchedAt), nullIfEmpty(m.DuplicateOf)); err != nil {
 				return fmt.Errorf("match of item %q: %w", m.ItemID, err)
 			}
 		}
@@ -217,7 +217,7 @@ func itemsPublished(ctx context.Context, tx *sql.Tx, ids []string) (map[string]s
 // their topic rows are deleted, so a topic that comes back is backfilled
 // afresh. It returns the number of rows deleted, matches and topic rows
 // together.
-func (s *SQLite) PruneTopics(ctx context.Context, keep []string) (int, error) {
+func (s *Store) PruneTopics(ctx context.Context, keep []string) (int, error) {
 	var deleted int
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error

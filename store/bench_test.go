@@ -68,6 +68,16 @@ func BenchmarkTopicEntries(b *testing.B) {
 // mark, against a queue of b.N pending deliveries of one webhook. The
 // dispatcher's target of 1,000 deliveries/s leaves 1ms for both.
 func BenchmarkClaimAndMark(b *testing.B) {
+	benchClaimAndMark(b, func(b *testing.B) *Store { return openSQLiteAt(b, filepath.Join(b.TempDir(), "w.db")) })
+}
+
+// BenchmarkClaimAndMarkPostgres is BenchmarkClaimAndMark on PostgreSQL
+// (WIREWATCH_TEST_POSTGRES).
+func BenchmarkClaimAndMarkPostgres(b *testing.B) {
+	benchClaimAndMark(b, func(b *testing.B) *Store { return openPostgresAt(b, freshSchema(b)) })
+}
+
+func benchClaimAndMark(b *testing.B, open func(b *testing.B) *Store) {
 	for _, ordered := range []bool{true, false} {
 		name := "ordered"
 		if !ordered {
@@ -75,7 +85,7 @@ func BenchmarkClaimAndMark(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
-			s := openSQLiteAt(b, filepath.Join(b.TempDir(), "w.db"))
+			s := open(b)
 			const batch = 20 // 40 deliveries a poll
 			for n := 0; n*2*batch < b.N; n++ {
 				if _, err := s.SavePoll(ctx, benchPoll(n, batch)); err != nil {

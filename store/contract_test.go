@@ -57,6 +57,9 @@ type backend struct {
 	// reopen closes st and opens the same database again, as a restart
 	// would; the new store is closed when the test ends.
 	reopen func(t *testing.T, st contractStore) contractStore
+	// another opens a second store on st's database, as a second instance
+	// would; it is closed when the test ends.
+	another func(t *testing.T, st contractStore) contractStore
 }
 
 // t0 is a fixed instant with millisecond precision, so values round-trip
@@ -149,6 +152,7 @@ func testStoreContract(t *testing.T, b backend) {
 	testStoryContract(t, b)
 	testNoiseContract(t, b)
 	testSourceHealthContract(t, b)
+	testOpsContract(t, b)
 
 	t.Run("Ping", func(t *testing.T) {
 		if err := b.open(t).Ping(ctx); err != nil {

@@ -50,7 +50,7 @@ func sightingsSQL(n int) string {
 // before its latest correction (PreviousTitle); and the topic's duplicates
 // of its item (AlsoReportedBy), oldest MatchedAt first, then by item id, at
 // most 20. limit <= 0 means 50; limits above 10000 are clamped.
-func (s *SQLite) TopicEntries(ctx context.Context, topicID string, limit int) ([]news.Entry, error) {
+func (s *Store) TopicEntries(ctx context.Context, topicID string, limit int) ([]news.Entry, error) {
 	out, err := s.topicEntries(ctx, topicID, clampLimit(limit, defaultEntryLimit))
 	if err != nil {
 		return nil, fmt.Errorf("store: topic entries %q: %w", topicID, err)
@@ -58,12 +58,14 @@ func (s *SQLite) TopicEntries(ctx context.Context, topicID string, limit int) ([
 	return out, nil
 }
 
-func (s *SQLite) topicEntries(ctx context.Context, topicID string, limit int) ([]news.Entry, error) {
+func (s *Store) topicEntries(ctx context.Context, topicID string, limit int) ([]news.Entry, error) {
 	// Both reads see one snapshot, so a poll saved in between cannot pair
-	// a page with sightings of another state. ReadOnly makes the driver
-	// begin a deferred transaction (not the DSN's _txlock=immediate): it
-	// takes no write lock, and WAL lets it run beside the writer.
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	// a page with sightings of another state. On SQLite, ReadOnly makes the
+	// driver begin a deferred transaction (not the DSN's _txlock=immediate):
+	// it takes no write lock, and WAL lets it run beside the writer. On
+	// PostgreSQL the snapshot takes REPEATABLE READ (see Store.snapshot).
+	opts := s.snapshot
+	tx, err := s.db.BeginTx(ctx, &opts)
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ import (
 // sourceIDs restricts the result to those sources; nil or empty means all
 // sources, as for news.Topic.Sources. A zero since means no lower bound:
 // items without a fetch time are included then, last.
-func (s *SQLite) ItemsSince(ctx context.Context, since time.Time, sourceIDs []string, limit int) ([]news.Item, error) {
+func (s *Store) ItemsSince(ctx context.Context, since time.Time, sourceIDs []string, limit int) ([]news.Item, error) {
 	var (
 		conds []string
 		args  []any
@@ -67,7 +67,7 @@ func (s *SQLite) ItemsSince(ctx context.Context, since time.Time, sourceIDs []st
 // Item returns one stored item and the title shown for its source (the
 // remembered title, else the source id). An unknown id yields an error
 // wrapping news.ErrNotFound.
-func (s *SQLite) Item(ctx context.Context, id string) (news.Item, string, error) {
+func (s *Store) Item(ctx context.Context, id string) (news.Item, string, error) {
 	var (
 		ir    itemRow
 		title string

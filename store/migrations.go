@@ -20,9 +20,10 @@ type migration struct {
 	after func(ctx context.Context, tx *sql.Tx) error
 }
 
-// sqliteMigrations is the SQLite schema. The column types (TEXT, BIGINT,
-// DOUBLE PRECISION, BOOLEAN) are spelled so that the same DDL reads the same
-// in PostgreSQL; only the index NULL ordering would differ there.
+// sqliteMigrations is the SQLite schema, postgresMigrations the PostgreSQL
+// one: the same versions, names and tables, in DDL each engine reads. The
+// column types (TEXT, BIGINT, DOUBLE PRECISION, BOOLEAN) are spelled the
+// same in both; see postgresMigrations for what differs.
 //
 // Times are unix milliseconds (NULL = zero time). Lists, hits and marks are
 // JSON text (NULL = nil). See the package documentation.
@@ -254,6 +255,19 @@ var sqliteMigrations = []migration{
 			lease_until  BIGINT
 		)`,
 	}},
+	{version: 7, name: "poll leases, retention", stmts: []string{
+		// One row per source: the poll due time last claimed (ClaimPoll),
+		// by which instance, and until when its lease runs (NULL: released,
+		// the poll of that due time is done).
+		`CREATE TABLE poll_leases (
+			source_id    TEXT PRIMARY KEY,
+			due          BIGINT NOT NULL,
+			owner        TEXT NOT NULL,
+			leased_until BIGINT
+		)`,
+		matchesDuplicateOfIndex,
+		deliveriesEventsIndex,
+	}},
 }
 
 // fillStoryKeys computes the story keys of the items stored before
@@ -301,21 +315,42 @@ func fillStoryKeys(ctx context.Context, tx *sql.Tx) error {
 	}
 }
 
+// matchesDuplicateOfIndex serves the deletion of an item (PruneItems):
+// the check of the duplicate_of foreign key of matches, and PruneItems'
+// question which matches name an item as their first sighting; without it
+// both would scan every match. Partial, so that the NULLs of the many
+// matches that are no duplicate stay out of it (and no planner takes it for
+// "duplicate_of IS NULL").
+const matchesDuplicateOfIndex = `CREATE INDEX matches_duplicate_of ON matches (duplicate_of) WHERE duplicate_of IS NOT NULL`
+
+// deliveriesEventsIndex lists the outbox rows of no item (source.health
+// events, digests) by age, for PruneItems: without it, finding the old
+// ones would walk every finished delivery.
+const deliveriesEventsIndex = `CREATE INDEX deliveries_events ON deliveries (created_at, id) WHERE item_id IS NULL`
+
 // migrate brings db up to the last of ms. Each migration runs in its own
 // transaction together with its schema_migrations row, so it is applied
-// entirely or not at all, and two processes opening the same database at
-// once apply it once (the second sees the row when it gets the write lock).
-func migrate(ctx context.Context, db *sql.DB, ms []migration) error {
+// entirely or not at all (both engines have transactional DDL). Several
+// processes opening the same database at once apply each migration once:
+// a migration's transaction first takes the database's write lock (SQLite:
+// BEGIN IMMEDIATE, from the DSN) or the migration advisory lock
+// (PostgreSQL), then checks whether another process applied it meanwhile.
+func migrate(ctx context.Context, db *sql.DB, eng engine, ms []migration) error {
 	for i, m := range ms {
 		if m.version != i+1 {
 			return fmt.Errorf("migrations: version %d at position %d, want %d", m.version, i, i+1)
 		}
 	}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    BIGINT PRIMARY KEY,
-		name       TEXT NOT NULL,
-		applied_at BIGINT NOT NULL
-	)`); err != nil {
+	// CREATE TABLE IF NOT EXISTS is not safe against a concurrent twin in
+	// PostgreSQL (both may try to create the table's type), hence the lock.
+	if err := inMigrationTx(ctx, db, eng, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    BIGINT PRIMARY KEY,
+			name       TEXT NOT NULL,
+			applied_at BIGINT NOT NULL
+		)`)
+		return err
+	}); err != nil {
 		return fmt.Errorf("migrations: create schema_migrations: %w", err)
 	}
 	var newest sql.NullInt64
@@ -323,22 +358,27 @@ func migrate(ctx context.Context, db *sql.DB, ms []migration) error {
 		return fmt.Errorf("migrations: read version: %w", err)
 	}
 	if newest.Int64 > int64(len(ms)) {
-		// A newer binary migrated this file; running old code against the
-		// new schema could corrupt it.
+		// A newer binary migrated this database; running old code against
+		// the new schema could corrupt it.
 		return fmt.Errorf("migrations: database is at version %d, this build knows only %d", newest.Int64, len(ms))
 	}
 	for _, m := range ms {
 		if int64(m.version) <= newest.Int64 {
 			continue
 		}
-		if err := applyMigration(ctx, db, m); err != nil {
+		if err := inMigrationTx(ctx, db, eng, func(tx *sql.Tx) error { return applyMigration(ctx, tx, m) }); err != nil {
 			return fmt.Errorf("migrations: %d (%s): %w", m.version, m.name, err)
 		}
 	}
 	return nil
 }
 
-func applyMigration(ctx context.Context, db *sql.DB, m migration) (err error) {
+// migrationLock names the advisory lock that PostgreSQL migrations hold.
+const migrationLock = "migrations"
+
+// inMigrationTx runs fn in a transaction that holds the migration lock,
+// committing if fn returns nil.
+func inMigrationTx(ctx context.Context, db *sql.DB, eng engine, fn func(tx *sql.Tx) error) (err error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -348,12 +388,27 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration) (err error) {
 			err = errors.Join(err, ignoreDone(tx.Rollback()))
 		}
 	}()
+	if eng == enginePostgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(migrationLock)); err != nil {
+			return fmt.Errorf("take the migration lock: %w", err)
+		}
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// applyMigration runs m in tx unless schema_migrations says it ran: the
+// check comes after the lock, so it sees what a concurrent process
+// committed while this one waited.
+func applyMigration(ctx context.Context, tx *sql.Tx, m migration) error {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
 		return err
 	}
 	if n > 0 {
-		return tx.Commit() // applied meanwhile by another process
+		return nil // applied meanwhile by another process
 	}
 	for _, stmt := range m.stmts {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
@@ -366,9 +421,7 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration) (err error) {
 		}
 	}
 	// applied_at is informational only; nothing depends on it.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-		m.version, m.name, time.Now().UnixMilli()); err != nil {
-		return err
-	}
-	return tx.Commit()
+	_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+		m.version, m.name, time.Now().UnixMilli())
+	return err
 }

@@ -30,19 +30,29 @@ const MaxDigest = 200
 // reason news.HoldRateLimit (its lease ended) and the answer is false. A
 // delivery admitted before (a first attempt cut short by a crash) passes
 // again without being counted twice.
-func (s *SQLite) AdmitDelivery(ctx context.Context, deliveryID string, now time.Time, limit int, per time.Duration) (bool, error) {
+func (s *Store) AdmitDelivery(ctx context.Context, deliveryID string, now time.Time, limit int, per time.Duration) (bool, error) {
 	admitted := false
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		admitted = false // a retried transaction decides afresh
 		var (
 			webhookID string
 			status    string
 			before    sql.NullInt64
 		)
-		err := tx.QueryRowContext(ctx, `SELECT webhook_id, status, admitted_at FROM deliveries WHERE id = $1`, deliveryID).
-			Scan(&webhookID, &status, &before)
+		err := tx.QueryRowContext(ctx, `SELECT webhook_id FROM deliveries WHERE id = $1`, deliveryID).Scan(&webhookID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return news.ErrNotFound
 		}
+		if err != nil {
+			return err
+		}
+		// Instances admitting deliveries of one webhook take turns, so that
+		// each counts the admissions of the others: two must never both
+		// see room for one more.
+		if err := s.lock(ctx, tx, "webhook\x00"+webhookID); err != nil {
+			return err
+		}
+		err = tx.QueryRowContext(ctx, `SELECT status, admitted_at FROM deliveries WHERE id = $1`, deliveryID).Scan(&status, &before)
 		if err != nil {
 			return err
 		}
@@ -78,7 +88,7 @@ func (s *SQLite) AdmitDelivery(ctx context.Context, deliveryID string, now time.
 // HoldDelivery defers a claimed pending delivery for a digest: it becomes
 // held at now for reason (one of the news.Hold* constants) and its lease
 // ends. A delivery that is not pending is not changed (an error says so).
-func (s *SQLite) HoldDelivery(ctx context.Context, deliveryID, reason string, now time.Time) error {
+func (s *Store) HoldDelivery(ctx context.Context, deliveryID, reason string, now time.Time) error {
 	err := s.write(ctx, func(tx *sql.Tx) error { return hold(ctx, tx, deliveryID, reason, now) })
 	if err != nil {
 		return fmt.Errorf("store: hold delivery %q: %w", deliveryID, err)
@@ -90,6 +100,7 @@ func hold(ctx context.Context, tx *sql.Tx, id, reason string, now time.Time) err
 	if reason == "" {
 		return errors.New("no hold reason")
 	}
+	reason = cleanText(reason)
 	res, err := tx.ExecContext(ctx, `UPDATE deliveries
 		SET status = 'held', held_at = $2, hold_reason = $3, leased_until = NULL
 		WHERE id = $1 AND status = 'pending'`, id, now.UnixMilli(), reason)
@@ -104,7 +115,7 @@ func hold(ctx context.Context, tx *sql.Tx, id, reason string, now time.Time) err
 
 // Held counts the webhook's held deliveries and says when the oldest was
 // held (zero time: none held): what its next digest would carry.
-func (s *SQLite) Held(ctx context.Context, webhookID string) (int, time.Time, error) {
+func (s *Store) Held(ctx context.Context, webhookID string) (int, time.Time, error) {
 	var (
 		n      int
 		oldest sql.NullInt64
@@ -123,12 +134,17 @@ func (s *SQLite) Held(ctx context.Context, webhookID string) (int, time.Time, er
 // The digest's id derives from its first member, so it is stable and
 // unique (a delivery goes into one digest only). Its HoldReason lists the
 // members' reasons, comma-separated, in order of first appearance.
-func (s *SQLite) CreateDigest(ctx context.Context, webhookID string, now time.Time) (news.Delivery, bool, error) {
+func (s *Store) CreateDigest(ctx context.Context, webhookID string, now time.Time) (news.Delivery, bool, error) {
 	var (
 		d  news.Delivery
 		ok bool
 	)
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		// Instances making digests of one webhook take turns: the second
+		// finds the held rows gone to the first's digest, and makes none.
+		if err := s.lock(ctx, tx, "webhook\x00"+webhookID); err != nil {
+			return err
+		}
 		var err error
 		d, ok, err = createDigest(ctx, tx, webhookID, now)
 		return err

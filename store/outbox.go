@@ -31,7 +31,7 @@ import (
 // the story's first sighting. The lease keeps concurrent claimers off the
 // row until it expires; MarkRetry and the final Mark* calls end it. The
 // claim also records now as the start of the attempt (see MarkRetry).
-func (s *SQLite) ClaimNext(ctx context.Context, webhookID string, ordered bool, now time.Time, lease time.Duration) (news.Alert, bool, error) {
+func (s *Store) ClaimNext(ctx context.Context, webhookID string, ordered bool, now time.Time, lease time.Duration) (news.Alert, bool, error) {
 	if lease <= 0 {
 		return news.Alert{}, false, fmt.Errorf("store: claim delivery for webhook %q: lease %v is not positive", webhookID, lease)
 	}
@@ -70,6 +70,12 @@ const (
 
 	claimOrderedSQL   = claimSet + queueHead + claimEnd
 	claimUnorderedSQL = claimSet + queueFirstClaimable + claimEnd
+	// On PostgreSQL an unordered claim skips rows that another claimer's
+	// transaction has locked: several instances then claim different rows
+	// side by side instead of queueing on one row and coming back empty.
+	// (An ordered claim must not skip its head: it waits for the row lock,
+	// then the outer WHERE sees the lease and claims nothing.)
+	claimUnorderedPostgresSQL = claimSet + queueFirstClaimable + ` FOR UPDATE SKIP LOCKED` + claimEnd
 
 	// loadAlertSQL reads a claimed delivery ($1) with its entry. The entry
 	// is the delivery's item: for an also_reported update, the first
@@ -102,7 +108,8 @@ const (
 
 // hotStmts are the statements every delivery runs (a claim, a load, a mark
 // and a health update) and every feed request (a page and its sightings),
-// prepared once: SQLite spends longer parsing them than running them.
+// prepared once: SQLite spends longer parsing them than running them (and
+// PostgreSQL plans them once per connection).
 // database/sql keeps one prepared copy per pooled connection, and
 // Tx.StmtContext reuses the copy of the transaction's.
 type hotStmts struct {
@@ -112,13 +119,17 @@ type hotStmts struct {
 	topicEntries, sightings                 *sql.Stmt
 }
 
-func prepareHot(ctx context.Context, db *sql.DB) (*hotStmts, error) {
+func prepareHot(ctx context.Context, db *sql.DB, eng engine) (*hotStmts, error) {
 	h := &hotStmts{}
+	claimUnordered := claimUnorderedSQL
+	if eng == enginePostgres {
+		claimUnordered = claimUnorderedPostgresSQL
+	}
 	for _, p := range []struct {
 		dst   **sql.Stmt
 		query string
 	}{
-		{&h.claimOrdered, claimOrderedSQL}, {&h.claimUnordered, claimUnorderedSQL}, {&h.loadAlert, loadAlertSQL},
+		{&h.claimOrdered, claimOrderedSQL}, {&h.claimUnordered, claimUnordered}, {&h.loadAlert, loadAlertSQL},
 		{&h.markDelivered, markDeliveredSQL}, {&h.markRetry, markRetrySQL}, {&h.markFinal, markFinalSQL},
 		{&h.healthSuccess, healthSuccessSQL}, {&h.healthFailure, healthFailureSQL},
 		{&h.topicEntries, topicEntriesSQL}, {&h.sightings, sightingsSQL(sightingsBatch)},
@@ -143,7 +154,7 @@ func (h *hotStmts) close() error {
 	return errors.Join(errs...)
 }
 
-func (s *SQLite) claimNext(ctx context.Context, tx *sql.Tx, webhookID string, ordered bool, now time.Time, lease time.Duration) (news.Alert, bool, error) {
+func (s *Store) claimNext(ctx context.Context, tx *sql.Tx, webhookID string, ordered bool, now time.Time, lease time.Duration) (news.Alert, bool, error) {
 	claim := s.hot.claimUnordered
 	if ordered {
 		claim = s.hot.claimOrdered
@@ -203,7 +214,7 @@ func (s *SQLite) claimNext(ctx context.Context, tx *sql.Tx, webhookID string, or
 // keeps the last failure, if any, for the record. In the same transaction
 // the webhook's health records the success: LastSuccess = at, and
 // ConsecutiveFailures back to 0.
-func (s *SQLite) MarkDelivered(ctx context.Context, deliveryID string, attempts int, at time.Time) error {
+func (s *Store) MarkDelivered(ctx context.Context, deliveryID string, attempts int, at time.Time) error {
 	return s.mark(ctx, deliveryID, "delivered", s.hot.markDelivered, []any{attempts, msOf(at)}, health{ok: true, at: at})
 }
 
@@ -214,7 +225,8 @@ func (s *SQLite) MarkDelivered(ctx context.Context, deliveryID string, attempts 
 // claimer passed to ClaimNext, since MarkRetry is given no time of its own;
 // a row marked without ever having been claimed is stamped with the wall
 // clock.
-func (s *SQLite) MarkRetry(ctx context.Context, deliveryID string, attempts int, next time.Time, lastErr string) error {
+func (s *Store) MarkRetry(ctx context.Context, deliveryID string, attempts int, next time.Time, lastErr string) error {
+	lastErr = cleanText(lastErr)
 	return s.mark(ctx, deliveryID, "for retry", s.hot.markRetry, []any{attempts, msOf(next), lastErr}, health{err: lastErr})
 }
 
@@ -223,7 +235,8 @@ func (s *SQLite) MarkRetry(ctx context.Context, deliveryID string, attempts int,
 // too and behaves like MarkDelivered with an error text. The row is kept. In
 // the same transaction the webhook's health records a failure at at (failed,
 // dead) or a success (delivered), as MarkRetry and MarkDelivered do.
-func (s *SQLite) MarkFinal(ctx context.Context, deliveryID string, status news.DeliveryStatus, attempts int, lastErr string, at time.Time) error {
+func (s *Store) MarkFinal(ctx context.Context, deliveryID string, status news.DeliveryStatus, attempts int, lastErr string, at time.Time) error {
+	lastErr = cleanText(lastErr)
 	var (
 		deliveredAt sql.NullInt64
 		h           = health{at: at, err: lastErr}
@@ -261,7 +274,7 @@ const (
 // about the webhook's health, in one transaction: a mark that fails changes
 // neither. Only pending rows change, so a late or repeated mark can never
 // resurrect a delivery that already left the queue, nor count twice.
-func (s *SQLite) mark(ctx context.Context, id, what string, stmt *sql.Stmt, args []any, h health) error {
+func (s *Store) mark(ctx context.Context, id, what string, stmt *sql.Stmt, args []any, h health) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var (
 			webhookID string
@@ -343,7 +356,7 @@ type RetryFilter struct {
 //
 // A replayed row keeps its CreatedAt, so in an ordered webhook's queue it
 // goes ahead of deliveries created after it.
-func (s *SQLite) RetryDeliveries(ctx context.Context, f RetryFilter, now time.Time) (int, error) {
+func (s *Store) RetryDeliveries(ctx context.Context, f RetryFilter, now time.Time) (int, error) {
 	n, err := s.retryDeliveries(ctx, f, now)
 	if err != nil {
 		return 0, fmt.Errorf("store: retry deliveries: %w", err)
@@ -351,7 +364,7 @@ func (s *SQLite) RetryDeliveries(ctx context.Context, f RetryFilter, now time.Ti
 	return n, nil
 }
 
-func (s *SQLite) retryDeliveries(ctx context.Context, f RetryFilter, now time.Time) (int, error) {
+func (s *Store) retryDeliveries(ctx context.Context, f RetryFilter, now time.Time) (int, error) {
 	if len(f.IDs) == 0 && len(f.Statuses) == 0 && f.Since.IsZero() {
 		return 0, errors.New("no ids, statuses or since given: refusing to replay everything")
 	}
@@ -405,6 +418,7 @@ func (s *SQLite) retryDeliveries(ctx context.Context, f RetryFilter, now time.Ti
 
 	total := 0
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		total = 0 // a retried transaction counts afresh
 		run := func(query string, args []any) error {
 			res, err := tx.ExecContext(ctx, query, args...)
 			if err != nil {
@@ -438,7 +452,7 @@ func (s *SQLite) retryDeliveries(ctx context.Context, f RetryFilter, now time.Ti
 // Deliveries lists the outbox rows f selects, newest first: by CreatedAt,
 // then by ID (descending), so that rows created in the same millisecond keep
 // one order from call to call and pages do not shuffle.
-func (s *SQLite) Deliveries(ctx context.Context, f DeliveryFilter) ([]news.Delivery, error) {
+func (s *Store) Deliveries(ctx context.Context, f DeliveryFilter) ([]news.Delivery, error) {
 	var (
 		conds []string
 		args  []any
@@ -491,7 +505,7 @@ func (s *SQLite) Deliveries(ctx context.Context, f DeliveryFilter) ([]news.Deliv
 
 // PendingDeliveries counts deliveries still pending, due or not, of the
 // given webhooks (all webhooks when none are named).
-func (s *SQLite) PendingDeliveries(ctx context.Context, webhookIDs ...string) (int, error) {
+func (s *Store) PendingDeliveries(ctx context.Context, webhookIDs ...string) (int, error) {
 	q := `SELECT COUNT(*) FROM deliveries WHERE status = 'pending'`
 	args := make([]any, len(webhookIDs))
 	if len(webhookIDs) > 0 {

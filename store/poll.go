@@ -34,7 +34,7 @@ func scanSourceState(sc interface{ Scan(...any) error }) (news.SourceState, erro
 
 // SourceState returns what is remembered about a source. An unknown source
 // has a zero state (with its id).
-func (s *SQLite) SourceState(ctx context.Context, sourceID string) (news.SourceState, error) {
+func (s *Store) SourceState(ctx context.Context, sourceID string) (news.SourceState, error) {
 	st, err := scanSourceState(s.db.QueryRowContext(ctx, `SELECT `+sourceStateColumns+` FROM sources WHERE id = $1`, sourceID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return news.SourceState{SourceID: sourceID}, nil
@@ -46,7 +46,7 @@ func (s *SQLite) SourceState(ctx context.Context, sourceID string) (news.SourceS
 }
 
 // SourceStates returns the state of every source ever polled, by id.
-func (s *SQLite) SourceStates(ctx context.Context) ([]news.SourceState, error) {
+func (s *Store) SourceStates(ctx context.Context) ([]news.SourceState, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+sourceStateColumns+` FROM sources ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: source states: %w", err)
@@ -68,7 +68,7 @@ func (s *SQLite) SourceStates(ctx context.Context) ([]news.SourceState, error) {
 
 // SourceActivity counts a source's items first seen since the given time
 // and says when its newest item was first seen (zero: never).
-func (s *SQLite) SourceActivity(ctx context.Context, sourceID string, since time.Time) (items int, lastItem time.Time, err error) {
+func (s *Store) SourceActivity(ctx context.Context, sourceID string, since time.Time) (items int, lastItem time.Time, err error) {
 	var last sql.NullInt64
 	err = s.db.QueryRowContext(ctx, `SELECT
 			(SELECT COUNT(*) FROM items WHERE source_id = $1 AND fetched_at >= $2),
@@ -81,7 +81,7 @@ func (s *SQLite) SourceActivity(ctx context.Context, sourceID string, since time
 
 // SaveSourceState inserts or replaces what is remembered about a source,
 // and queues events (source.health deliveries) in the same transaction.
-func (s *SQLite) SaveSourceState(ctx context.Context, st news.SourceState, events ...news.Delivery) error {
+func (s *Store) SaveSourceState(ctx context.Context, st news.SourceState, events ...news.Delivery) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		if err := upsertSource(ctx, tx, st); err != nil {
 			return err
@@ -102,6 +102,10 @@ func (s *SQLite) SaveSourceState(ctx context.Context, st news.SourceState, event
 func upsertSource(ctx context.Context, tx *sql.Tx, st news.SourceState) error {
 	if st.SourceID == "" {
 		return errors.New("empty source id")
+	}
+	for _, f := range []*string{&st.URL, &st.Title, &st.ETag, &st.LastModified, &st.LastError,
+		&st.ErrorReason, &st.MovedTo, &st.Health} {
+		*f = cleanText(*f)
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO sources (id, url, title, etag, last_modified, baselined,
 			last_poll, last_success, last_error, failures, error_reason, next_poll, min_interval, moved_to, health)
@@ -125,7 +129,7 @@ const unseenChunk = 500
 
 // UnseenItems returns the ids that are not stored yet, in input order
 // (duplicates in the input are kept as they are).
-func (s *SQLite) UnseenItems(ctx context.Context, ids []string) ([]string, error) {
+func (s *Store) UnseenItems(ctx context.Context, ids []string) ([]string, error) {
 	seen := make(map[string]bool)
 	for start := 0; start < len(ids); start += unseenChunk {
 		chunk := ids[start:min(start+unseenChunk, len(ids))]
@@ -194,7 +198,7 @@ func collectSeen(ctx context.Context, db *sql.DB, chunk []string, args []any, se
 // news.DeliveryID (news.UpdateDeliveryID for updates), an empty EventType
 // news.EventMatchCreated, an empty Status pending, and a zero CreatedAt the
 // poll's time (State.LastPoll).
-func (s *SQLite) SavePoll(ctx context.Context, p news.PollResult) (newDeliveries int, err error) {
+func (s *Store) SavePoll(ctx context.Context, p news.PollResult) (newDeliveries int, err error) {
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		n, err := savePoll(ctx, tx, p)
 		newDeliveries = n
@@ -374,6 +378,7 @@ func (p *pollTx) insertItem(it news.Item) error {
 	if err := p.sourceOf(&it); err != nil {
 		return err
 	}
+	it = cleanItem(it)
 	authors, categories, err := encodeItemLists(it)
 	if err != nil {
 		return err
@@ -409,6 +414,7 @@ func (p *pollTx) correctItem(it news.Item) error {
 	if err := p.sourceOf(&it); err != nil {
 		return fmt.Errorf("corrected %w", err)
 	}
+	it = cleanItem(it)
 	authors, categories, err := encodeItemLists(it)
 	if err != nil {
 		return fmt.Errorf("corrected %w", err)
@@ -450,7 +456,7 @@ func (p *pollTx) insertMatch(m news.Match) error {
 		return err
 	}
 	if _, err := ins.ExecContext(p.ctx,
-		m.TopicID, m.ItemID, published, enc.terms, enc.hits, scoreOf(m.Score), m.Snippet,
+		m.TopicID, m.ItemID, published, enc.terms, enc.hits, scoreOf(m.Score), enc.snippet,
 		enc.marks, msOf(m.MatchedAt), m.Baseline, nullIfEmpty(m.DuplicateOf)); err != nil {
 		return fmt.Errorf("match %q/%q: %w", m.TopicID, m.ItemID, err)
 	}
@@ -560,7 +566,7 @@ func (p *pollTx) insertDelivery(d news.Delivery, pollTime time.Time) (int, error
 	}
 	res, err := ins.ExecContext(p.ctx,
 		d.ID, d.WebhookID, d.EventType, d.TopicID, d.ItemID, string(d.Status), d.Attempts,
-		msOf(d.NextAttempt), d.LastError, created, msOf(d.DeliveredAt), update)
+		msOf(d.NextAttempt), cleanText(d.LastError), created, msOf(d.DeliveredAt), update)
 	if err != nil {
 		return 0, fmt.Errorf("delivery %q: %w", d.ID, err)
 	}

@@ -7,26 +7,9 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
 )
-
-// SQLite is the SQLite-backed store. It is safe for concurrent use.
-type SQLite struct {
-	db *sql.DB
-	// writeSlot admits one write transaction at a time. SQLite allows a
-	// single writer anyway; queueing writers here, in Go, instead of in
-	// SQLite's busy handler means they wait in order, honour their context,
-	// and never surface SQLITE_BUSY however many goroutines write at once.
-	// busy_timeout remains as the guard against other processes.
-	writeSlot chan struct{}
-	// hot holds the prepared statements of the delivery and feed paths.
-	hot *hotStmts
-	// now stamps a failed attempt that MarkRetry cannot date otherwise (a
-	// row marked without having been claimed); see MarkRetry.
-	now func() time.Time
-}
 
 // maxConns bounds the pool. Writes are serialised by writeSlot, so the extra
 // connections serve concurrent readers (feeds, operators) which WAL lets run
@@ -66,7 +49,7 @@ func sqliteDSN(path string) string {
 //
 // path must name a file: ":memory:" and "" are refused because every pooled
 // connection would get its own, different, database.
-func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
+func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("store: open sqlite %q: need a plain file path", path)
 	}
@@ -76,57 +59,12 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	}
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns)
-	if err := migrate(ctx, db, sqliteMigrations); err != nil {
+	if err := migrate(ctx, db, engineSQLite, sqliteMigrations); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: open sqlite %q: %w", path, err), db.Close())
 	}
-	hot, err := prepareHot(ctx, db)
+	s, err := newStore(ctx, engineSQLite, db)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("store: open sqlite %q: %w", path, err), db.Close())
 	}
-	return &SQLite{db: db, writeSlot: make(chan struct{}, 1), hot: hot, now: time.Now}, nil
-}
-
-// Close closes the database. Calls in flight may fail.
-func (s *SQLite) Close() error {
-	if err := errors.Join(s.hot.close(), s.db.Close()); err != nil {
-		return fmt.Errorf("store: close: %w", err)
-	}
-	return nil
-}
-
-// Ping checks that the database answers (for readiness probes).
-func (s *SQLite) Ping(ctx context.Context) error {
-	if err := s.db.PingContext(ctx); err != nil {
-		return fmt.Errorf("store: ping: %w", err)
-	}
-	return nil
-}
-
-// write runs fn in a write transaction, committing if fn returns nil. All
-// writes go through here so that they are serialised (see writeSlot). fn must
-// use tx only: the connection it holds is the only one allowed to write.
-func (s *SQLite) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	select {
-	case s.writeSlot <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-s.writeSlot }()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		return errors.Join(err, ignoreDone(tx.Rollback()))
-	}
-	return tx.Commit()
-}
-
-// ignoreDone drops the error Rollback returns when database/sql has already
-// rolled the transaction back (its context ended), which adds nothing.
-func ignoreDone(err error) error {
-	if errors.Is(err, sql.ErrTxDone) {
-		return nil
-	}
-	return err
+	return s, nil
 }

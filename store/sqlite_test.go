@@ -50,6 +50,16 @@ func sqliteBackend() backend {
 			mu.Unlock()
 			return s
 		},
+		another: func(t *testing.T, st contractStore) contractStore {
+			mu.Lock()
+			path := paths[st]
+			mu.Unlock()
+			s := openSQLiteAt(t, path)
+			mu.Lock()
+			paths[s] = path
+			mu.Unlock()
+			return s
+		},
 	}
 }
 
@@ -126,7 +136,7 @@ func TestFailedMigrationLeavesSchemaAsItWas(t *testing.T) {
 		{version: 1, name: "good", stmts: []string{`CREATE TABLE a (x TEXT)`}},
 		{version: 2, name: "bad", stmts: []string{`CREATE TABLE b (x TEXT)`, `ALTER TABLE a ADD COLUMN y TEXT`, `NOT SQL`}},
 	}
-	if err := migrate(ctx, db, ms); err == nil || !strings.Contains(err.Error(), "2 (bad)") {
+	if err := migrate(ctx, db, engineSQLite, ms); err == nil || !strings.Contains(err.Error(), "2 (bad)") {
 		t.Fatalf("migrate = %v, want an error naming migration 2", err)
 	}
 	var n int
@@ -142,7 +152,7 @@ func TestFailedMigrationLeavesSchemaAsItWas(t *testing.T) {
 	}
 	// Fixed, the migration then applies.
 	ms[1].stmts = ms[1].stmts[:2]
-	if err := migrate(ctx, db, ms); err != nil {
+	if err := migrate(ctx, db, engineSQLite, ms); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.ExecContext(ctx, `SELECT y FROM a`); err != nil {
@@ -158,10 +168,10 @@ func TestMigrationsRefuseBadListsAndNewerDatabases(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := migrate(ctx, db, []migration{{version: 2}}); err == nil {
+	if err := migrate(ctx, db, engineSQLite, []migration{{version: 2}}); err == nil {
 		t.Fatal("a list not starting at version 1 was accepted")
 	}
-	if err := migrate(ctx, db, sqliteMigrations); err != nil {
+	if err := migrate(ctx, db, engineSQLite, sqliteMigrations); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 0)`); err != nil {
@@ -306,7 +316,17 @@ func TestBackfillQueriesSearchIndexes(t *testing.T) {
 		"ItemsSinceOneSource": `SELECT ` + itemColumns + ` FROM items i WHERE i.fetched_at >= 5 AND i.source_id IN ('s1')
 			ORDER BY i.fetched_at DESC NULLS LAST, i.id DESC LIMIT 10000`,
 		"BackfillDelete": `DELETE FROM matches WHERE topic_id = 't1' AND item_id IN ('a', 'b') AND ` + undeliveredCond,
-		"PruneDelete":    `DELETE FROM matches WHERE topic_id = 't1' AND ` + undeliveredCond,
+		"PruneCandidates": `SELECT id, fetched_at FROM items WHERE fetched_at < 9 AND fetched_at <= 8 AND (fetched_at < 8 OR id < 'x')
+			ORDER BY fetched_at DESC NULLS LAST, id DESC LIMIT 500`,
+		"PruneItemsDelete": `DELETE FROM items WHERE id IN ('a', 'b')
+			AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.item_id = items.id)
+			AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.duplicate_of IS NOT NULL AND m.duplicate_of = items.id)`,
+		"PruneReferrers": `SELECT duplicate_of, item_id FROM matches WHERE duplicate_of IN ('a', 'b')`,
+		"PruneDeliveries": `DELETE FROM deliveries WHERE id IN (SELECT d.id FROM matches m
+			JOIN deliveries d ON d.topic_id = m.topic_id AND d.item_id = m.item_id
+			WHERE m.item_id IN ('a', 'b') AND d.status IN ` + finishedStatuses + `)`,
+		"PruneEvents": strings.NewReplacer("$1", "9", "$2", "500", "$3", "1", "$4", "'x'").Replace(pruneEventsSQL),
+		"PruneDelete": `DELETE FROM matches WHERE topic_id = 't1' AND ` + undeliveredCond,
 	} {
 		joined := queryPlan(t, s.db, q)
 		if strings.Contains(joined, "TEMP B-TREE") || strings.Contains(joined, "SCAN ") || !strings.Contains(joined, "INDEX") {
@@ -323,7 +343,7 @@ func openAtVersion(t *testing.T, path string, version int) *sql.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := migrate(context.Background(), db, sqliteMigrations[:version]); err != nil {
+	if err := migrate(context.Background(), db, engineSQLite, sqliteMigrations[:version]); err != nil {
 		t.Fatal(err)
 	}
 	return db

@@ -23,7 +23,7 @@ type Stats struct {
 
 // Stats returns the store's counts. They come from one statement, so they
 // are consistent with each other even while polls are being saved.
-func (s *SQLite) Stats(ctx context.Context) (Stats, error) {
+func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	var (
 		st                               Stats
 		pending, delivered, failed, dead int

@@ -1,13 +1,20 @@
 // Package store persists wirewatch's state: what is remembered about each
-// source, the items seen, the matches found and the webhook outbox.
+// source, the items seen, the matches found, the webhook outbox, poll
+// leases and WebSub subscriptions.
 //
-// The method set of SQLite is the contract; a PostgreSQL implementation is
-// meant to follow behind the same methods. To keep that cheap, the SQL here
-// is written portably: positional parameters are $1, $2, ... (which both
-// modernc.org/sqlite and the PostgreSQL drivers understand), upserts use
-// INSERT ... ON CONFLICT, NULL ordering is spelled out (NULLS LAST), and
-// everything dialect-specific (DSN, pragmas, DDL, write serialisation) lives
-// in sqlite.go and migrations.go.
+// One type, Store, runs on SQLite (modernc.org/sqlite, the default: a file)
+// or PostgreSQL (pgx through database/sql, for several instances sharing a
+// database); Open picks the engine from the DSN. One contract test suite
+// runs against both. The SQL is shared: positional parameters are $1, $2,
+// ... (which both drivers understand), upserts use INSERT ... ON CONFLICT,
+// NULL ordering is spelled out (NULLS FIRST/LAST), and text columns compare
+// by bytes in both. What differs lives in a few places: the DSN, pragmas
+// and pool (sqlite.go, postgres.go), the DDL (migrations.go,
+// migrations_postgres.go), and how concurrent writers are kept apart
+// (db.go): SQLite writes one transaction at a time; PostgreSQL writers run
+// side by side, kept apart by row locks, conditional updates, SKIP LOCKED
+// claims and advisory locks, and retried when the server aborts them
+// (deadlock, lost connection).
 //
 // Encoding rules, shared by every backend:
 //   - times are stored as INTEGER unix milliseconds in UTC, so they sort
@@ -19,10 +26,15 @@
 //     round trip as themselves.
 //   - a NaN score is stored as NULL (SQLite cannot store NaN) and read back
 //     as NaN.
+//   - text is stored as valid UTF-8 without NUL: every other byte sequence
+//     and every NUL becomes U+FFFD (PostgreSQL refuses both), and a
+//     snippet's marks move with its text (see text.go).
 package store
 
 import (
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -189,6 +201,9 @@ func decodeSpans(v sql.NullString) ([]news.Span, error) {
 // matchJSON holds a match's JSON-encoded columns, ready to bind.
 type matchJSON struct {
 	terms, hits, marks sql.NullString
+	// snippet is the cleaned snippet (see cleanSnippet); marks are moved
+	// with it.
+	snippet string
 }
 
 func encodeMatch(m news.Match) (matchJSON, error) {
@@ -202,7 +217,9 @@ func encodeMatch(m news.Match) (matchJSON, error) {
 	if enc.hits, err = encodeHits(m.Hits); err != nil {
 		return matchJSON{}, fmt.Errorf("match %q/%q hits: %w", m.TopicID, m.ItemID, err)
 	}
-	if enc.marks, err = encodeSpans(m.Marks); err != nil {
+	var marks []news.Span
+	enc.snippet, marks = cleanSnippet(m.Snippet, m.Marks)
+	if enc.marks, err = encodeSpans(marks); err != nil {
 		return matchJSON{}, fmt.Errorf("match %q/%q marks: %w", m.TopicID, m.ItemID, err)
 	}
 	return enc, nil
@@ -374,7 +391,22 @@ func decodeUpdate(v sql.NullString) (*news.Update, error) {
 // link and news.TitleKey of its title, NULL when empty, so that items
 // without a usable key never compare equal on it.
 func storyKeys(title, link string) (canonicalURL, titleKey sql.NullString) {
-	return nullIfEmpty(news.CanonicalURL(link)), nullIfEmpty(news.TitleKey(title))
+	return nullIfEmpty(indexKey(news.CanonicalURL(link))), nullIfEmpty(indexKey(news.TitleKey(title)))
+}
+
+// maxIndexKey bounds a story key as stored. The keys are indexed, and
+// PostgreSQL refuses a btree entry over about 2.7 kB: one absurdly long link
+// would fail its source's every poll. A longer key is stored as its hash,
+// which FindStory computes alike, so such stories still merge.
+const maxIndexKey = 1024
+
+// indexKey returns a story key as it is stored and looked up.
+func indexKey(k string) string {
+	if len(k) <= maxIndexKey {
+		return k
+	}
+	h := sha256.Sum256([]byte(k))
+	return "sha256:" + hex.EncodeToString(h[:])
 }
 
 func nullIfEmpty(s string) sql.NullString {

@@ -46,10 +46,11 @@ func findStorySQL(withSince, withURL, withTitle bool) string {
 // was seen all the same. A zero since means no lower bound. The keys are
 // compared as given; callers pass news.CanonicalURL and news.TitleKey of
 // the new item, which is what the store keeps for every item.
-func (s *SQLite) FindStory(ctx context.Context, topicID, canonicalURL, titleKey string, since time.Time) (firstItemID string, ok bool, err error) {
+func (s *Store) FindStory(ctx context.Context, topicID, canonicalURL, titleKey string, since time.Time) (firstItemID string, ok bool, err error) {
 	if canonicalURL == "" && titleKey == "" {
 		return "", false, nil
 	}
+	canonicalURL, titleKey = indexKey(cleanText(canonicalURL)), indexKey(cleanText(titleKey))
 	q := findStorySQL(!since.IsZero(), canonicalURL != "", titleKey != "")
 	args := []any{topicID}
 	if !since.IsZero() {
@@ -74,7 +75,7 @@ func (s *SQLite) FindStory(ctx context.Context, topicID, canonicalURL, titleKey 
 // ItemTitles returns the stored title of each id that exists (missing ids
 // are absent from the map), for announcing a correction with the title it
 // replaces.
-func (s *SQLite) ItemTitles(ctx context.Context, ids []string) (map[string]string, error) {
+func (s *Store) ItemTitles(ctx context.Context, ids []string) (map[string]string, error) {
 	out := make(map[string]string, len(ids))
 	err := inChunks(ctx, s.db, ids, `SELECT id, title FROM items WHERE id IN (%s)`, func(rows *sql.Rows) error {
 		var id, title string
@@ -96,7 +97,7 @@ func (s *SQLite) ItemTitles(ctx context.Context, ids []string) (map[string]strin
 // absent from the map. Whether a webhook actually had a delivery is not
 // asked: a webhook added since would still want the correction of a story
 // its topic alerted.
-func (s *SQLite) AlertedTopics(ctx context.Context, itemIDs []string) (map[string][]string, error) {
+func (s *Store) AlertedTopics(ctx context.Context, itemIDs []string) (map[string][]string, error) {
 	out := map[string][]string{}
 	err := inChunks(ctx, s.db, itemIDs, `SELECT item_id, topic_id FROM matches
 		WHERE item_id IN (%s) AND NOT baseline AND duplicate_of IS NULL`, func(rows *sql.Rows) error {

@@ -34,7 +34,7 @@ func (r *webhookRow) state() news.WebhookState {
 
 // WebhookState returns a webhook's health. A webhook nothing was recorded
 // for yields a zero state with WebhookID set: "never tried" is not an error.
-func (s *SQLite) WebhookState(ctx context.Context, webhookID string) (news.WebhookState, error) {
+func (s *Store) WebhookState(ctx context.Context, webhookID string) (news.WebhookState, error) {
 	var r webhookRow
 	err := s.db.QueryRowContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE id = $1`, webhookID).Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -49,7 +49,7 @@ func (s *SQLite) WebhookState(ctx context.Context, webhookID string) (news.Webho
 // WebhookStates returns the health of every webhook something was recorded
 // for, by id. Webhooks removed from the configuration stay listed: their
 // history is still true.
-func (s *SQLite) WebhookStates(ctx context.Context) ([]news.WebhookState, error) {
+func (s *Store) WebhookStates(ctx context.Context) ([]news.WebhookState, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+webhookColumns+` FROM webhooks ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: webhook states: %w", err)
@@ -74,7 +74,7 @@ func (s *SQLite) WebhookStates(ctx context.Context) ([]news.WebhookState, error)
 // webhook. Disabling a disabled webhook keeps the first time and reason:
 // several workers may see the same 410, and the first says since when.
 // Health counters are left as they are.
-func (s *SQLite) DisableWebhook(ctx context.Context, webhookID, reason string, at time.Time) error {
+func (s *Store) DisableWebhook(ctx context.Context, webhookID, reason string, at time.Time) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		if webhookID == "" {
 			return errors.New("empty webhook id")
@@ -87,7 +87,7 @@ func (s *SQLite) DisableWebhook(ctx context.Context, webhookID, reason string, a
 			ON CONFLICT (id) DO UPDATE SET
 				disabled_reason = CASE WHEN webhooks.disabled_at IS NULL THEN excluded.disabled_reason ELSE webhooks.disabled_reason END,
 				disabled_at = COALESCE(webhooks.disabled_at, excluded.disabled_at)`,
-			webhookID, at.UnixMilli(), reason)
+			webhookID, at.UnixMilli(), cleanText(reason))
 		return err
 	})
 	if err != nil {
@@ -100,7 +100,7 @@ func (s *SQLite) DisableWebhook(ctx context.Context, webhookID, reason string, a
 // dispatcher sends to it again. Enabling a webhook that is not disabled, or
 // unknown, does nothing. Health counters are left as they are: the next
 // delivery's outcome updates them.
-func (s *SQLite) EnableWebhook(ctx context.Context, webhookID string) error {
+func (s *Store) EnableWebhook(ctx context.Context, webhookID string) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE webhooks SET disabled_at = NULL, disabled_reason = ''
 			WHERE id = $1 AND disabled_at IS NOT NULL`, webhookID)
