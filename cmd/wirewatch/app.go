@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +25,7 @@ import (
 	"wirewatch/sources"
 	"wirewatch/store"
 	"wirewatch/watch"
+	"wirewatch/websub"
 )
 
 // appStore is everything the app needs from storage. The SQLite store
@@ -35,6 +38,10 @@ type appStore interface {
 	watch.BackfillStore
 	Item(ctx context.Context, id string) (news.Item, string, error)
 	SourceStates(ctx context.Context) ([]news.SourceState, error)
+	subscriptionStore
+	watch.PollLeaser
+	itemPruner
+	Backup(ctx context.Context, path string) error
 	WebhookStates(ctx context.Context) ([]news.WebhookState, error)
 	PendingDeliveries(ctx context.Context, webhookIDs ...string) (int, error)
 	Stats(ctx context.Context) (store.Stats, error)
@@ -43,9 +50,26 @@ type appStore interface {
 	Close() error
 }
 
-// openStore opens the configured database.
+// openStore opens the configured database: PostgreSQL for a postgres://
+// URL, else a SQLite file.
 func openStore(ctx context.Context, database string) (appStore, error) {
-	return store.OpenSQLite(ctx, database)
+	return store.Open(ctx, database)
+}
+
+// sharedDatabase reports whether the database may be shared by several instances
+// (PostgreSQL), whose schedulers then divide the polls through leases.
+func sharedDatabase(database string) bool {
+	d := strings.ToLower(database)
+	return strings.HasPrefix(d, "postgres://") || strings.HasPrefix(d, "postgresql://")
+}
+
+// instanceName names this process among the instances sharing a database,
+// in poll leases and logs.
+func instanceName() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
 }
 
 // app is one wired wirewatch: the concrete store, fetcher, matcher,
@@ -58,6 +82,8 @@ type app struct {
 	poller     *watch.Poller
 	scheduler  *watch.Scheduler
 	dispatcher *alert.Dispatcher
+	websub     *websub.Subscriber // nil unless websub.enabled
+	instance   string             // this process, in leases
 }
 
 func netPolicy(allowPrivate bool) netguard.Policy {
@@ -95,16 +121,33 @@ func newApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error)
 	disp := alert.NewDispatcher(st, cfg.Webhooks, cfg.Topics, alert.Options{
 		Policy: policy, UserAgent: ua, Logger: logger,
 	})
-	poller := watch.NewPoller(watch.PollerConfig{
+	sub, push, err := newWebSub(cfg, st, policy, ua, logger)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	pc := watch.PollerConfig{
 		Fetcher: fetcher, Matcher: index, Store: st, Notifier: disp,
 		Webhooks: cfg.Webhooks, Logger: logger, DedupWindow: cfg.DedupWindow, Politeness: cfg.Polling,
-	})
+	}
+	if sub != nil {
+		pc.Hubs, pc.HubFallback = hubs{sub: sub, st: st}, cfg.WebSub.FallbackEvery
+	}
+	poller := watch.NewPoller(pc)
+	if push != nil {
+		push.poller = poller
+	}
 	sched, err := watch.NewScheduler(poller, cfg.Jobs(), logger)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	a := &app{cfg: cfg, logger: logger, store: st, index: index, poller: poller, scheduler: sched, dispatcher: disp}
+	a := &app{cfg: cfg, logger: logger, store: st, index: index, poller: poller, scheduler: sched, dispatcher: disp, websub: sub,
+		instance: instanceName()}
+	if sharedDatabase(cfg.Database) {
+		sched.Share(st, a.instance, cfg.PollLease)
+		logger.Info("sharing polls with other instances on this database", "instance", a.instance, "lease", cfg.PollLease)
+	}
 	// New or changed topics get their feeds filled from stored items
 	// before anything else runs.
 	if err := a.backfill(ctx); err != nil {
@@ -154,6 +197,10 @@ func (a *app) handler() http.Handler {
 	mux.HandleFunc("GET /api/deliveries", a.apiDeliveries)
 	mux.HandleFunc("GET /api/webhooks", a.apiWebhooks)
 	mux.HandleFunc("GET /api/stats", a.apiStats)
+	if a.websub != nil {
+		// Hubs verify subscriptions (GET) and push content (POST) here.
+		mux.Handle("/websub/", a.websub.Handler())
+	}
 	return mux
 }
 
@@ -312,7 +359,20 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
 	}
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
+	errs := make(chan error, 4)
+	if a.websub != nil {
+		unsubscribeRemoved(ctx, a.cfg, a.store, a.websub, a.logger)
+		wg.Go(func() {
+			if err := a.websub.Run(ctx); err != nil {
+				errs <- fmt.Errorf("websub: %w", err)
+			}
+		})
+	}
+	var leases watch.PollLeaser
+	if sharedDatabase(a.cfg.Database) {
+		leases = a.store
+	}
+	wg.Go(func() { runRetention(ctx, a.store, leases, a.instance, a.cfg.Retention, a.logger) })
 	wg.Add(3)
 	go func() {
 		defer wg.Done()

@@ -38,10 +38,18 @@ type Config struct {
 	DedupWindow time.Duration
 	// Polling is how wirewatch treats the servers it polls (per-host
 	// limits, backoff, health thresholds).
-	Polling  watch.Politeness
-	Sources  []SourceConfig
-	Topics   []news.Topic
-	Webhooks []news.Webhook
+	Polling watch.Politeness
+	WebSub  WebSubConfig
+	// PollLease is how long an instance sharing a PostgreSQL database
+	// holds a source's poll; if it dies, another polls the source once the
+	// lease is over.
+	PollLease time.Duration
+	// Retention is how long items are kept (what feeds show and pending
+	// alerts need is kept longer); 0 keeps everything.
+	Retention time.Duration
+	Sources   []SourceConfig
+	Topics    []news.Topic
+	Webhooks  []news.Webhook
 }
 
 // SourceConfig is a source with its polling schedule.
@@ -144,7 +152,8 @@ func ParseConfig(path string, data []byte, lookupEnv func(string) (string, bool)
 	}
 	p := &problems{file: path}
 	d := decoder{p: p, env: lookupEnv}
-	cfg := &Config{Path: path, Listen: defaultListen, Database: defaultDatabase, LogLevel: "info", DedupWindow: defaultDedupWindow}
+	cfg := &Config{Path: path, Listen: defaultListen, Database: defaultDatabase, LogLevel: "info", DedupWindow: defaultDedupWindow,
+		PollLease: 2 * time.Minute, Retention: 90 * 24 * time.Hour}
 	if len(doc.Content) == 0 {
 		p.add(nil, "the file is empty: a config needs at least sources and topics")
 		return nil, p.err()
@@ -169,6 +178,15 @@ func ParseConfig(path string, data []byte, lookupEnv func(string) (string, bool)
 			cfg.DedupWindow = d.durationOrZero(v)
 		case "polling":
 			cfg.Polling = d.polling(v)
+		case "websub":
+			cfg.WebSub = d.websub(v)
+		case "retention":
+			cfg.Retention = d.durationOrZero(v)
+		case "poll_lease":
+			cfg.PollLease = d.duration(v)
+			if cfg.PollLease < 5*time.Second {
+				p.add(v, "poll_lease %v is too short: a poll can take 30s (at least 5s)", cfg.PollLease)
+			}
 		case "sources":
 			sourcesNode = v
 		case "topics":
@@ -176,12 +194,17 @@ func ParseConfig(path string, data []byte, lookupEnv func(string) (string, bool)
 		case "webhooks":
 			webhooksNode = v
 		default:
-			d.unknown(k, key, "listen, database, base_url, allow_private_networks, contact, log_level, dedup_window, polling, sources, topics, webhooks")
+			d.unknown(k, key, "listen, database, base_url, allow_private_networks, contact, log_level, dedup_window, polling, websub, poll_lease, retention, sources, topics, webhooks")
 		}
 	})
 
 	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 		p.add(d.at(root, "listen"), "listen %q is not host:port (e.g. 127.0.0.1:8080)", cfg.Listen)
+	}
+	if v, ok := lookupEnv("WIREWATCH_DATABASE"); ok && v != "" {
+		// The environment wins, so one config file serves every instance
+		// and the database password stays out of it.
+		cfg.Database = v
 	}
 	if cfg.Database == "" {
 		p.add(d.at(root, "database"), "database must not be empty")
@@ -812,6 +835,27 @@ func (d decoder) polling(v *yaml.Node) watch.Politeness {
 		d.p.add(d.at(v, "max_backoff"), "polling: max_backoff %v is below min_backoff %v", p.MaxBackoff, p.MinBackoff)
 	}
 	return p
+}
+
+// websub reads {enabled, lease, fallback_every}.
+func (d decoder) websub(v *yaml.Node) WebSubConfig {
+	w := WebSubConfig{FallbackEvery: time.Hour}
+	d.mapping(v, "websub", func(key string, k, v *yaml.Node) {
+		switch key {
+		case "enabled":
+			w.Enabled = d.boolean(v)
+		case "lease":
+			w.Lease = d.duration(v)
+			if w.Lease < time.Hour {
+				d.p.add(v, "websub: lease %v is too short (at least 1h; hubs grant days)", w.Lease)
+			}
+		case "fallback_every":
+			w.FallbackEvery = d.duration(v)
+		default:
+			d.unknown(k, key, "enabled, lease, fallback_every")
+		}
+	})
+	return w
 }
 
 // adaptive reads {min: D, max: D}.

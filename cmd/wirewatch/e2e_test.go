@@ -161,7 +161,14 @@ var listenRE = regexp.MustCompile(`wirewatch serving.*listen=(\S+)`)
 
 func startServer(t *testing.T, cfgPath string, extraEnv ...string) *server {
 	t.Helper()
-	cmd := exec.Command(binPath, "serve", "--config", cfgPath, "--listen", "127.0.0.1:0")
+	return startServerAt(t, cfgPath, "127.0.0.1:0", extraEnv...)
+}
+
+// startServerAt starts the server listening on listen, for tests whose
+// config must know the address (base_url).
+func startServerAt(t *testing.T, cfgPath, listen string, extraEnv ...string) *server {
+	t.Helper()
+	cmd := exec.Command(binPath, "serve", "--config", cfgPath, "--listen", listen)
 	cmd.Env = append(os.Environ(), extraEnv...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

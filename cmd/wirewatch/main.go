@@ -51,6 +51,7 @@ Commands:
   deliveries  list webhook deliveries; 'deliveries retry' replays them
   webhooks    list webhooks with their health; 'webhooks enable' re-enables one
   sources     list sources with their health; 'sources import|export' OPML
+  backup      write an online copy of the SQLite database
   demo     offline demo: local sample sources, a local webhook receiver, the real server
   version  print the version
 
@@ -82,6 +83,8 @@ func runCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdWebhooks(ctx, rest, stdout, stderr)
 	case "sources":
 		err = cmdSources(ctx, rest, stdout, stderr)
+	case "backup":
+		err = cmdBackup(ctx, rest, stdout, stderr)
 	case "demo":
 		err = cmdDemo(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":

@@ -29,7 +29,7 @@ func openOps(ctx context.Context, path string) (*Config, opsStore, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := store.OpenSQLite(ctx, cfg.Database)
+	st, err := store.Open(ctx, cfg.Database)
 	if err != nil {
 		return nil, nil, err
 	}
