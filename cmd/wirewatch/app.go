@@ -127,7 +127,7 @@ func newApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error)
 		return nil, err
 	}
 	pc := watch.PollerConfig{
-		Fetcher: fetcher, Matcher: index, Store: st, Notifier: disp,
+		Fetcher: discoveringFetcher{fetcher}, Matcher: index, Store: st, Notifier: disp,
 		Webhooks: cfg.Webhooks, Logger: logger, DedupWindow: cfg.DedupWindow, Politeness: cfg.Polling,
 	}
 	if sub != nil {
