@@ -1,6 +1,7 @@
 package match
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -21,47 +22,59 @@ type Index struct {
 	byID   map[string]int
 
 	// dict maps a normalised token to its entry; prefixes maps a
-	// normalised prefix to its entry. An entry is one thing a token of an
-	// item can be: a word or (for each prefix it starts with) a prefix.
+	// normalised prefix to its entry (see prefixDict). An entry is one
+	// thing a token of an item can be: a word or (for each prefix it
+	// starts with) a prefix.
 	dict     dict
-	prefixes trie
+	prefixes prefixDict
 	nEntries int
 
 	// matchers holds each distinct pattern (a word, a prefix, a phrase, a
 	// source id) once across all topics, fields and synonym variants; pats
-	// their entries. fails holds the KMP failure function over the exact
-	// part of each multi-token pattern, for when its first token is too
-	// frequent in an item for checking each occurrence to stay linear.
+	// their entries. fails[failAt[m]:failAt[m+1]] holds the KMP failure
+	// function over the exact part of each multi-token pattern, for when
+	// its first token is too frequent in an item for checking each
+	// occurrence to stay linear.
 	// srcRaw holds the lowercased id of each source: pattern.
 	matchers []matcher
 	pats     []int32
-	fails    [][]int32
+	fails    []int32
+	failAt   []int32
 	srcRaw   []string
-	// anchors[anchorAt[e]:anchorAt[e+1]] are the matchers whose first
-	// token is entry e, with their second token (-1 for one-token
-	// patterns), which rules most phrases out before their pattern is read.
-	anchorAt []int32
-	anchors  []anchor
+	// anchors[einfo[e].lo:einfo[e].hi] are the multi-token matchers whose
+	// first token is entry e, with their second token, which rules most
+	// phrases out before their pattern is read. An entry's anchors are
+	// sorted by second token, and seconds holds the second tokens again,
+	// beside each other: a common word anchors many phrases, and most are
+	// ruled out on these alone (see doc.resolve).
+	anchors []anchor
+	seconds []int32
 	// prog holds every topic's condition compiled flat (see instr); altIDs
-	// the matchers of terms with synonyms; nears the NEAR nodes; terms the
-	// term of each opTerm instruction, by its index in prog.
+	// the matchers of terms with synonyms; nears the NEAR nodes; tinfo the
+	// text, weight and ord of each term, by term.id.
 	prog []instr
 	// meta holds, per topic, what deciding a candidate reads first, packed
 	// so that the ~100 candidates of an item cost no pointer chase into
 	// their ctopic (a cache miss each with thousands of topics) unless
-	// they have sources or exclude terms.
+	// they have sources or exclude terms; rmeta what reporting a match
+	// reads.
 	meta   []topicMeta
+	rmeta  []topicReport
 	altIDs []int32
 	nears  []*node
-	terms  []*term
-	// kind says, per entry, whether it is the first token of some pattern
-	// (kindFirst) and of some multi-token pattern (kindAnchor). An entry
-	// that is neither is only ever a later token of a phrase: its
+	tinfo  []termInfo
+	// texts holds the distinct texts of the terms (see termInfo.text).
+	texts strTable
+	// einfo holds per entry what resolving an item's entries reads (see
+	// entryInfo), and its kind: whether it is the first token of some
+	// pattern (kindFirst) and of some multi-token pattern (kindAnchor). An
+	// entry that is neither is only ever a later token of a phrase: its
 	// occurrences matter only within maxPat positions after an anchor, and
 	// are recorded only there (see doc.record). Phrases tend to have common
 	// words inside ("crimes against humanity"), so this keeps the
-	// occurrence list short.
-	kind   []uint8
+	// occurrence list short. The dictionaries keep each entry's kind in
+	// its slot too, where recording an occurrence finds it.
+	einfo  []entryInfo
 	maxPat int32
 	// topicsOf[topicsAt[m]:topicsAt[m+1]] lists, per matcher m, the
 	// topics whose trigger set holds it (see compiler.trigger): the topics
@@ -82,7 +95,17 @@ type Index struct {
 	docs sync.Pool
 }
 
-// Entry kinds (Index.kind).
+// entryInfo is an entry's Index.einfo.
+type entryInfo struct {
+	// m1 is the one-token pattern of the entry alone (-1 if none), and
+	// topicsOf[tlo:thi] its topics: most entries are only that, and then
+	// resolving them reads nothing else of the index.
+	m1, tlo, thi int32
+	lo, hi       int32 // its multi-token patterns: Index.anchors[lo:hi]
+	kind         uint8
+}
+
+// Entry kinds (entryInfo.kind).
 const (
 	kindFirst  = 1 << iota // the first token of some pattern
 	kindAnchor             // the first token of some multi-token pattern
@@ -109,30 +132,57 @@ func (ix *Index) pat(m int32) []int32 {
 }
 
 // ctopic is a compiled topic: a query, or must/should/not groups; exclude
-// terms; and the minimum score.
+// terms; and the minimum score. The query and groups are only set while
+// compiling and in the copies tree returns: matching runs the topic's
+// flat program.
 type ctopic struct {
 	topic             news.Topic
 	query             *node
 	must, should, not []*node
 	exclude           []*term
 	minScore          float64
-	// prog is where the topic's condition starts in Index.prog.
-	prog int32
+	// prog is where the topic's condition starts in Index.prog; index is
+	// the topic's position in the index.
+	prog, index int32
+	// full is the topic with its tree, built on first use (see tree).
+	fullOnce sync.Once
+	full     *ctopic
+	fullErr  error
 }
 
-// topicMeta is a topic's entry in Index.meta.
+// topicMeta is a topic's entry in Index.meta: what deciding a candidate
+// reads, without its ctopic. It is 32 bytes, so the metas of 10,000
+// topics stay in a core's cache where their programs do not.
 type topicMeta struct {
 	prog int32 // where its condition starts in Index.prog
 	// sources: the topic watches only some sources; exclude: it has
 	// exclude terms.
 	sources, exclude bool
+	// gate[:ngate] are the patterns of the topic's second trigger set (see
+	// compiler.gate), or ngate is 0: when none of them occurs, the topic
+	// cannot hold, and its program is not even loaded.
+	ngate uint8
+	gate  [maxGate]int32
+}
+
+// maxGate is the largest second trigger set kept (see topicMeta).
+const maxGate = 6
+
+// topicReport is a topic's entry in Index.rmeta: what reporting a match
+// reads, without its ctopic.
+type topicReport struct {
+	minScore float64
+	id       string
+	tinfo    int32 // the index of its first term in Index.tinfo
 }
 
 // anchor is a matcher anchored at an entry (see Index.anchors), with
 // where its pattern is, so most can be ruled out without loading it.
 type anchor struct {
 	m, second, off int32
-	n              uint16
+	// topicsOf[tlo:thi] are m's topics (see Index.topicsOf), at hand.
+	tlo, thi int32
+	n        uint16
 }
 
 // TopicError is a problem with one part of one topic, so a config loader
@@ -213,24 +263,115 @@ func Compile(topics []news.Topic) (*Index, error) {
 		})
 	}
 	for i, ct := range c.ix.topics {
+		ct.index = int32(i)
 		c.index(i, ct)
+		t0 := int32(len(c.ix.tinfo))
 		ct.prog = c.emit(ct.condition())
-		c.ix.meta = append(c.ix.meta, topicMeta{prog: ct.prog, sources: len(ct.topic.Sources) > 0, exclude: len(ct.exclude) > 0})
+		meta := topicMeta{prog: ct.prog, sources: len(ct.topic.Sources) > 0, exclude: len(ct.exclude) > 0}
+		if g := c.gate(ct.condition()); len(g) > 0 {
+			meta.ngate = uint8(copy(meta.gate[:], g))
+		}
+		c.ix.meta = append(c.ix.meta, meta)
+		c.ix.rmeta = append(c.ix.rmeta, topicReport{minScore: ct.minScore, id: ct.topic.ID, tinfo: t0})
+	}
+	if c.ix.nEntries > entryMask {
+		return nil, fmt.Errorf("match: %d distinct words and prefixes: at most %d fit an index", c.ix.nEntries, entryMask)
 	}
 	c.finish()
+	// The trees are dropped: matching runs the flat programs, and the
+	// trees of 10,000 topics are half a million small objects the garbage
+	// collector would walk on every cycle. Evaluate and Explain rebuild
+	// the ones they need (see tree).
+	for _, ct := range c.ix.topics {
+		ct.query, ct.must, ct.should, ct.not = nil, nil, nil, nil
+	}
 	return c.ix, nil
 }
 
+// tree returns a copy of ct with its condition as a tree, as Compile
+// built it before dropping it: parsed again, its terms resolved to the
+// index's patterns, which Compile created and this only looks up. It is
+// built once per topic, for the topics Evaluate and Explain are asked
+// about, and kept.
+func (ix *Index) tree(ct *ctopic) (*ctopic, error) {
+	ct.fullOnce.Do(func() { ct.full, ct.fullErr = ix.buildTree(ct) })
+	return ct.full, ct.fullErr
+}
+
+func (ix *Index) buildTree(ct *ctopic) (*ctopic, error) {
+	c := &compiler{ix: ix, lookupOnly: true}
+	full, errs := c.topic(ct.topic)
+	if len(errs) > 0 || c.missing {
+		errs = append(errs, errors.New("a pattern is missing from the index"))
+		return nil, fmt.Errorf("match: rebuild topic %q: %w", ct.topic.ID, errors.Join(errs...))
+	}
+	full.prog, full.index = ct.prog, ct.index
+	numberTerms(full)
+	return full, nil
+}
+
+// findMatcher returns the matcher of tm's pattern, or -1 when the index
+// has none.
+func (ix *Index) findMatcher(tm *term) int32 {
+	if tm.field == fieldSource {
+		raw := strings.ToLower(tm.raw)
+		if !tm.prefix {
+			if l := ix.sourceExact[raw]; len(l) > 0 {
+				return l[0]
+			}
+			return -1
+		}
+		for _, m := range ix.sourcePrefix {
+			if ix.srcRaw[m] == raw {
+				return m
+			}
+		}
+		return -1
+	}
+	ents := make([]int32, len(tm.toks))
+	for i, s := range tm.toks {
+		var ok bool
+		if tm.prefix && i == len(tm.toks)-1 {
+			ents[i], ok = ix.prefixes.trie.find(s)
+		} else {
+			var ek uint32
+			ek, ok = lookup(&ix.dict, s, false, false)
+			ents[i] = int32(ek & entryMask)
+		}
+		if !ok {
+			return -1
+		}
+	}
+	ei := &ix.einfo[ents[0]]
+	if len(ents) == 1 {
+		return ei.m1
+	}
+	for _, a := range ix.anchors[ei.lo:ei.hi] {
+		if slices.Equal(ix.pats[a.off:a.off+int32(a.n)], ents) {
+			return a.m
+		}
+	}
+	return -1
+}
+
 type compiler struct {
-	ix    *Index
-	keys  map[string]int32 // pattern key → matcher id
-	words map[string]int32 // normalised word → entry
-	trie  trieBuilder
+	ix *Index
+	// lookupOnly: the index is built, and matcher looks patterns up
+	// instead of adding them (see tree); missing is set if one is not
+	// there.
+	lookupOnly, missing bool
+	keys                map[string]int32 // pattern key → matcher id
+	words               map[string]int32 // normalised word → entry
+	trie                trieBuilder
 	// topicsOf is Index.topicsOf while topics are added, per matcher.
 	topicsOf [][]int32
 	// usage counts, per matcher, the topics using it un-negated: the
 	// compiler's estimate of how common a pattern is (see trigger).
 	usage []int
+	// texts are the distinct texts of terms, for Index.texts; textID
+	// numbers them.
+	texts  []string
+	textID map[string]int32
 }
 
 // group is a synonym group of one topic.
@@ -395,6 +536,13 @@ func (c *compiler) resolve(tm *term, groups map[string]*group) {
 // dictionary entries) on first use. Patterns do not depend on the field:
 // the field is checked per term.
 func (c *compiler) matcher(tm *term) int32 {
+	if c.lookupOnly {
+		m := c.ix.findMatcher(tm)
+		if m < 0 {
+			c.missing, m = true, 0
+		}
+		return m
+	}
 	var b strings.Builder
 	if tm.field == fieldSource {
 		b.WriteString("\x01")
@@ -443,7 +591,8 @@ func (c *compiler) matcher(tm *term) int32 {
 			fail = kmpFailure(exact)
 		}
 	}
-	c.ix.fails = append(c.ix.fails, fail)
+	c.ix.failAt = append(c.ix.failAt, int32(len(c.ix.fails)))
+	c.ix.fails = append(c.ix.fails, fail...)
 	c.ix.srcRaw = append(c.ix.srcRaw, raw)
 	c.ix.matchers = append(c.ix.matchers, m)
 	c.topicsOf = append(c.topicsOf, nil)
@@ -510,19 +659,27 @@ func (c *compiler) weights(ct *ctopic, fail func(string, int, string, error)) {
 	}
 }
 
-// index records which matchers make topic i a candidate (its trigger
-// set), and which fields it searches.
-func (c *compiler) index(i int, ct *ctopic) {
-	ti := int32(i)
-	var positive []int32
+// numberTerms sets the ord of the topic's terms: the distinct texts in
+// order of first appearance.
+func numberTerms(ct *ctopic) {
 	ords := map[string]int32{}
-	ct.walk(func(tm *term, pos bool) {
+	ct.walk(func(tm *term, _ bool) {
 		o, ok := ords[tm.text]
 		if !ok {
 			o = int32(len(ords))
 			ords[tm.text] = o
 		}
 		tm.ord = o
+	})
+}
+
+// index records which matchers make topic i a candidate (its trigger
+// set), and which fields it searches.
+func (c *compiler) index(i int, ct *ctopic) {
+	ti := int32(i)
+	var positive []int32
+	numberTerms(ct)
+	ct.walk(func(tm *term, pos bool) {
 		c.ix.fields |= tm.field.mask()
 		if pos {
 			for _, a := range tm.alts {
@@ -591,6 +748,42 @@ func (c *compiler) trigger(n *node) (set []int32, cost float64, ok bool) {
 	}
 }
 
+// gate returns a second trigger set for condition n: when n is an AND,
+// the trigger set of the cheapest of its parts other than the one trigger
+// chose, if it has at most maxGate patterns; else nil. Like the trigger
+// set, one of its patterns is present whenever n holds, and a candidate
+// (its trigger occurred) whose gate did not is skipped unread. Most
+// candidates are ruled out so: a topic's rarest part (a name) occurs, but
+// not its qualifier.
+func (c *compiler) gate(n *node) []int32 {
+	if n.op != opAnd {
+		return nil
+	}
+	type part struct {
+		set  []int32
+		cost float64
+	}
+	var parts []part
+	chosen := -1 // the part trigger chose: the first of least cost
+	for _, k := range n.kids {
+		if s, kc, ok := c.trigger(k); ok {
+			parts = append(parts, part{s, kc})
+			if chosen < 0 || kc < parts[chosen].cost {
+				chosen = len(parts) - 1
+			}
+		}
+	}
+	var gate []int32
+	var cost float64
+	for i, p := range parts {
+		set := slices.Compact(slices.Sorted(slices.Values(p.set)))
+		if i != chosen && len(set) <= maxGate && (gate == nil || p.cost < cost) {
+			gate, cost = set, p.cost
+		}
+	}
+	return gate
+}
+
 func (c *compiler) cost(t *term, m int32) float64 {
 	cost := float64(c.usage[m])
 	mt := &c.ix.matchers[m]
@@ -611,46 +804,70 @@ func (c *compiler) cost(t *term, m int32) float64 {
 // anchors.
 func (c *compiler) finish() {
 	ix := c.ix
-	ix.prefixes = c.trie.freeze()
-	ix.dict.keys = make([]string, ix.nEntries)
+	keys := make([]string, ix.nEntries)
 	for w, e := range c.words {
-		ix.dict.keys[e] = w
+		keys[e] = w
 	}
-	ix.kind = make([]uint8, ix.nEntries)
-	ix.anchorAt = make([]int32, ix.nEntries+1)
-	for id, m := range ix.matchers {
-		if !m.source {
-			ix.anchorAt[ix.pat(int32(id))[0]+1]++
-		}
-	}
-	for e := 1; e <= ix.nEntries; e++ {
-		ix.anchorAt[e] += ix.anchorAt[e-1]
-	}
-	ix.anchors = make([]anchor, ix.anchorAt[ix.nEntries])
-	fill := slices.Clone(ix.anchorAt[:ix.nEntries])
-	for id, m := range ix.matchers {
-		if m.source {
-			continue
-		}
-		pat := ix.pat(int32(id))
-		a := anchor{m: int32(id), second: -1, off: m.off, n: m.n}
-		if len(pat) > 1 {
-			a.second = pat[1]
-		}
-		ix.anchors[fill[pat[0]]] = a
-		fill[pat[0]]++
-		ix.kind[pat[0]] |= kindFirst
-		if len(pat) > 1 {
-			ix.kind[pat[0]] |= kindAnchor
-		}
-		ix.maxPat = max(ix.maxPat, int32(len(pat)))
-	}
-	ix.dict.build(c.words, ix.kind)
+	ix.dict.keys = newStrTable(keys)
+	ix.texts = newStrTable(c.texts)
+	ix.failAt = append(ix.failAt, int32(len(ix.fails)))
 	ix.topicsAt = make([]int32, len(c.topicsOf)+1)
 	for m, l := range c.topicsOf {
 		ix.topicsOf = append(ix.topicsOf, l...)
 		ix.topicsAt[m+1] = int32(len(ix.topicsOf))
 	}
+	// Per entry: its one-token matcher, if any, and its topics in einfo;
+	// its multi-token matchers in anchors, grouped by entry.
+	ix.einfo = make([]entryInfo, ix.nEntries)
+	for e := range ix.einfo {
+		ix.einfo[e].m1 = -1
+	}
+	anchorAt := make([]int32, ix.nEntries+1)
+	for id, m := range ix.matchers {
+		if !m.source && m.n > 1 {
+			anchorAt[ix.pat(int32(id))[0]+1]++
+		}
+	}
+	for e := 1; e <= ix.nEntries; e++ {
+		anchorAt[e] += anchorAt[e-1]
+	}
+	for e := range ix.einfo {
+		ix.einfo[e].lo, ix.einfo[e].hi = anchorAt[e], anchorAt[e+1]
+	}
+	ix.anchors = make([]anchor, anchorAt[ix.nEntries])
+	fill := anchorAt[:ix.nEntries]
+	kind := make([]uint8, ix.nEntries)
+	for id, m := range ix.matchers {
+		if m.source {
+			continue
+		}
+		pat := ix.pat(int32(id))
+		tlo, thi := ix.topicsAt[id], ix.topicsAt[id+1]
+		kind[pat[0]] |= kindFirst
+		ix.maxPat = max(ix.maxPat, int32(len(pat)))
+		if len(pat) == 1 {
+			ei := &ix.einfo[pat[0]]
+			ei.m1, ei.tlo, ei.thi = int32(id), tlo, thi
+			continue
+		}
+		kind[pat[0]] |= kindAnchor
+		ix.anchors[fill[pat[0]]] = anchor{m: int32(id), second: pat[1], off: m.off, n: m.n, tlo: tlo, thi: thi}
+		fill[pat[0]]++
+	}
+	for e, k := range kind {
+		ix.einfo[e].kind = k
+	}
+	for _, ei := range ix.einfo {
+		slices.SortFunc(ix.anchors[ei.lo:ei.hi], func(a, b anchor) int {
+			return cmp.Or(cmp.Compare(a.second, b.second), cmp.Compare(a.m, b.m))
+		})
+	}
+	ix.seconds = make([]int32, len(ix.anchors))
+	for i, a := range ix.anchors {
+		ix.seconds[i] = a.second
+	}
+	ix.dict.build(c.words, kind)
+	ix.prefixes = c.trie.freeze(kind)
 	ix.fields &^= 1 << fieldSource // compared, not tokenised
 	ix.docs.New = func() any { return ix.newDoc() }
 }
@@ -691,175 +908,5 @@ func cloneTopic(t news.Topic) news.Topic {
 		t.Synonyms[k] = slices.Clone(v)
 	}
 	t.Weights = maps.Clone(t.Weights)
-	return t
-}
-
-// trie is the frozen prefix dictionary: a byte trie whose nodes record the
-// prefix entry ending there. Walking a token down it (doc.token) finds every
-// prefix the token starts with in one pass over the token's bytes, however
-// many prefixes there are.
-type trie struct {
-	// short2 has the bit b0<<8|b1 set for every two-byte prefix b0 b1, and
-	// first3 a bit for (a hash of) the first three bytes of every longer
-	// prefix: 40 KiB that rule out most tokens before any walk. Names made
-	// of common syllables share their first three bytes with many ordinary
-	// words (pol: police, polanmor*), so a token that passes first3 is
-	// checked again: exact3 has a bit for every three-byte prefix, first4
-	// for the first four bytes of every longer one.
-	short2 [1 << 16 / 64]uint64
-	first3 [1 << 18 / 64]uint64
-	exact3 [1 << 18 / 64]uint64
-	first4 [1 << 18 / 64]uint64
-	// root maps a first byte to its node (index+1; 0 = none).
-	root [256]int32
-	// nodes[i] has children edges[lo:hi] (sorted by byte), and entry is the
-	// prefix ending at it, or -1. An edge holds its byte and its node
-	// together: a walk is a cache miss per level, not two.
-	nodes []trieNode
-	edges []trieEdge
-}
-
-// trieEdge leads to node next (index+1) on byte b.
-type trieEdge struct {
-	next int32
-	b    byte
-}
-
-type trieNode struct {
-	lo, hi int32
-	entry  int32
-}
-
-// mayPrefix reports whether some prefix may be a prefix of a token that
-// starts with b0 b1 (and b2, when the token has three bytes or more).
-func (t *trie) mayPrefix(b0, b1, b2 byte, three bool) bool {
-	k := uint(b0)<<8 | uint(b1)
-	if t.short2[k/64]&(1<<(k%64)) != 0 {
-		return true
-	}
-	if !three {
-		return false
-	}
-	h := hash3(b0, b1, b2)
-	return t.first3[h/64]&(1<<(h%64)) != 0
-}
-
-// mayPrefixMore is mayPrefix's second test, for a token that passed it:
-// with a two-byte prefix b0 b1 there may be one; else there must be a
-// prefix of exactly the token's first three bytes, or one of four or more
-// starting with its first four.
-func mayPrefixMore[T string | []byte](t *trie, text T) bool {
-	b0, b1 := lowerASCII(text[0]), lowerASCII(text[1])
-	if k := uint(b0)<<8 | uint(b1); t.short2[k/64]&(1<<(k%64)) != 0 {
-		return true
-	}
-	b2 := lowerASCII(text[2]) // len(text) ≥ 3: it passed first3
-	if h := hash3(b0, b1, b2); t.exact3[h/64]&(1<<(h%64)) != 0 {
-		return true
-	}
-	if len(text) < 4 {
-		return false
-	}
-	h := hash4(b0, b1, b2, lowerASCII(text[3]))
-	return t.first4[h/64]&(1<<(h%64)) != 0
-}
-
-func hash3(b0, b1, b2 byte) uint32 {
-	return (uint32(b0)<<16 | uint32(b1)<<8 | uint32(b2)) * 0x9E3779B1 >> (32 - 18)
-}
-
-func hash4(b0, b1, b2, b3 byte) uint32 {
-	return (uint32(b0)<<24 | uint32(b1)<<16 | uint32(b2)<<8 | uint32(b3)) * 0x9E3779B1 >> (32 - 18)
-}
-
-func (t *trie) child(nd *trieNode, b byte) int32 {
-	lo, hi := nd.lo, nd.hi
-	if hi-lo <= 8 {
-		for _, e := range t.edges[lo:hi] {
-			if e.b == b {
-				return e.next
-			}
-		}
-		return 0
-	}
-	for lo < hi {
-		mid := int32(uint32(lo+hi) >> 1)
-		if t.edges[mid].b < b {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	if lo < nd.hi && t.edges[lo].b == b {
-		return t.edges[lo].next
-	}
-	return 0
-}
-
-// trieBuilder builds a trie with map children, then freezes it.
-type trieBuilder struct {
-	nodes    []builderNode
-	root     map[byte]int32
-	prefixes []string
-}
-
-type builderNode struct {
-	kids  map[byte]int32
-	entry int32
-}
-
-// insert returns the entry of prefix s, creating it with newEntry.
-func (b *trieBuilder) insert(s string, newEntry func() int32) int32 {
-	b.prefixes = append(b.prefixes, s)
-	if b.root == nil {
-		b.root = map[byte]int32{}
-	}
-	kids := b.root
-	var n int32 = -1
-	for i := 0; i < len(s); i++ {
-		next, ok := kids[s[i]]
-		if !ok {
-			next = int32(len(b.nodes))
-			b.nodes = append(b.nodes, builderNode{kids: map[byte]int32{}, entry: -1})
-			kids[s[i]] = next
-		}
-		n = next
-		kids = b.nodes[n].kids
-	}
-	if b.nodes[n].entry < 0 {
-		b.nodes[n].entry = newEntry()
-	}
-	return b.nodes[n].entry
-}
-
-func (b *trieBuilder) freeze() trie {
-	var t trie
-	t.nodes = make([]trieNode, len(b.nodes))
-	for c, n := range b.root {
-		t.root[c] = n + 1
-	}
-	for _, p := range b.prefixes { // len(p) ≥ 2: a prefix has two characters
-		if len(p) == 2 {
-			k := uint(p[0])<<8 | uint(p[1])
-			t.short2[k/64] |= 1 << (k % 64)
-		} else {
-			h := hash3(p[0], p[1], p[2])
-			t.first3[h/64] |= 1 << (h % 64)
-			if len(p) == 3 {
-				t.exact3[h/64] |= 1 << (h % 64)
-			} else {
-				h := hash4(p[0], p[1], p[2], p[3])
-				t.first4[h/64] |= 1 << (h % 64)
-			}
-		}
-	}
-	for i, n := range b.nodes {
-		keys := slices.Sorted(maps.Keys(n.kids))
-		t.nodes[i] = trieNode{lo: int32(len(t.edges)), entry: n.entry}
-		for _, k := range keys {
-			t.edges = append(t.edges, trieEdge{next: n.kids[k] + 1, b: k})
-		}
-		t.nodes[i].hi = int32(len(t.edges))
-	}
 	return t
 }

@@ -1,5 +1,7 @@
 package match
 
+import "strings"
+
 // dict is the word dictionary: every normalised token some pattern needs,
 // mapped to its entry. Every token of every item is looked up in it, so it
 // is built for that: an open-addressing table in which a word of up to 8
@@ -21,7 +23,7 @@ type dict struct {
 	slots []slot
 	mask  uint32
 	// keys holds each entry's word (by entry id; "" for prefix entries).
-	keys []string
+	keys strTable
 	n    int
 }
 
@@ -29,8 +31,16 @@ type dict struct {
 type slot struct {
 	packed uint64 // the word packed (see pack), or 0 for a long word
 	hash   uint32
-	entry  int32 // entry+1
+	// entry is the entry+1, with its kind (see Index.einfo) in the top
+	// bits: recording an occurrence needs it, and it is at hand here.
+	entry uint32
 }
+
+// kindShift places an entry's kind in slot.entry and pslot.entry.
+const (
+	kindShift = 30
+	entryMask = 1<<kindShift - 1
+)
 
 // maxPacked is the longest word that is its own key.
 const maxPacked = 8
@@ -105,9 +115,9 @@ func hashLong[T string | []byte](s T, fold bool) uint64 {
 }
 
 // lookupPacked returns the entry of the word packed as p (a word of 1 to
-// 8 bytes). With lead, it may report false for a word that starts no
-// pattern.
-func (d *dict) lookupPacked(p uint64, lead bool) (int32, bool) {
+// 8 bytes), with its kind in the top bits (see slot). With lead, it may
+// report false for a word that starts no pattern.
+func (d *dict) lookupPacked(p uint64, lead bool) (uint32, bool) {
 	if d.n == 0 {
 		return 0, false
 	}
@@ -126,10 +136,11 @@ func (d *dict) lookupPacked(p uint64, lead bool) (int32, bool) {
 	}
 }
 
-// lookup returns the entry of word s. With fold, s is a fast-path ASCII
-// word (letters and digits only) as written, compared case-insensitively.
-// With lead, it may report false for a word that starts no pattern.
-func lookup[T string | []byte](d *dict, s T, fold, lead bool) (int32, bool) {
+// lookup returns the entry of word s, with its kind in the top bits (see
+// slot). With fold, s is a fast-path ASCII word (letters and digits only)
+// as written, compared case-insensitively. With lead, it may report false
+// for a word that starts no pattern.
+func lookup[T string | []byte](d *dict, s T, fold, lead bool) (uint32, bool) {
 	if len(s) <= maxPacked {
 		return d.lookupPacked(pack(s, fold), lead)
 	}
@@ -145,7 +156,7 @@ func lookup[T string | []byte](d *dict, s T, fold, lead bool) (int32, bool) {
 		if sl.entry == 0 {
 			return 0, false
 		}
-		if sl.packed == 0 && sl.hash == uint32(h) && equalFold(s, d.keys[sl.entry-1], fold) {
+		if sl.packed == 0 && sl.hash == uint32(h) && equalFold(s, d.keys.get(int((sl.entry-1)&entryMask)), fold) {
 			return sl.entry - 1, true
 		}
 	}
@@ -181,7 +192,7 @@ func (d *dict) build(words map[string]int32, kind []uint8) {
 	d.filter = make([]uint64, filterBits/64)
 	d.lead = make([]uint64, filterBits/64)
 	for w, e := range words {
-		s := slot{entry: e + 1}
+		s := slot{entry: uint32(e+1) | uint32(kind[e])<<kindShift}
 		var h uint64
 		if len(w) <= maxPacked {
 			s.packed = pack(w, false)
@@ -202,3 +213,25 @@ func (d *dict) build(words map[string]int32, kind []uint8) {
 		d.slots[i] = s
 	}
 }
+
+// strTable is a list of strings kept in one string: to the garbage
+// collector one object without pointers, where a []string of the words of
+// thousands of topics is thousands of objects to visit on every cycle.
+type strTable struct {
+	blob string
+	off  []int32 // string i is blob[off[i]:off[i+1]]
+}
+
+// newStrTable returns a table of the given strings, in order.
+func newStrTable(strs []string) strTable {
+	var b strings.Builder
+	t := strTable{off: make([]int32, len(strs)+1)}
+	for i, s := range strs {
+		b.WriteString(s)
+		t.off[i+1] = int32(b.Len())
+	}
+	t.blob = b.String()
+	return t
+}
+
+func (t *strTable) get(i int) string { return t.blob[t.off[i]:t.off[i+1]] }

@@ -187,21 +187,38 @@
 //     other characters go through NFKC and folding (curly quotes, dashes and
 //     no-break spaces stay on the fast path).
 //   - Each token is looked up once in a dictionary of every word any
-//     pattern needs (an open-addressing table behind a 32 KiB filter) and
-//     walked down a trie of every prefix; an occurrence is recorded only for
-//     tokens some pattern needs. Words that only ever occur inside phrases
-//     are recorded, and even looked up, only where a phrase could start
-//     close enough to reach them: elsewhere a second filter of the words
-//     that start a pattern turns them away.
+//     pattern needs (an open-addressing table behind a 32 KiB filter), and
+//     once per length of the prefixes that start with its first bytes (a
+//     32 KiB table of lengths, a filter, then a probe); an occurrence is
+//     recorded only for tokens some pattern needs. Words that only ever
+//     occur inside phrases are recorded, and even looked up, only where a
+//     phrase could start close enough to reach them: elsewhere a second
+//     filter of the words that start a pattern turns them away.
 //   - Patterns (a word, a prefix, a phrase, a synonym variant) are shared
 //     by all topics. A pattern is checked only when its first word
-//     occurred, and a phrase is verified at the positions of its first word,
-//     or in one KMP pass when that word is very frequent: linear in the
-//     text, with no backtracking.
+//     occurred, and a phrase only when its second word occurred too (right
+//     after the first, when the first starts many phrases); it is verified
+//     at the positions of its first word, or in one KMP pass when that word
+//     is very frequent: linear in the text, with no backtracking.
 //   - Each topic has a trigger set: patterns one of which must occur for its
 //     condition to hold (for an AND, those of its rarest part, judged by how
-//     many topics use each word). Only topics whose trigger occurred are
-//     evaluated, each as a small flat program.
+//     many topics use each word), and, for an AND, a second one from its
+//     next rarest part. Only topics whose trigger occurred are candidates,
+//     and only candidates whose second set occurred too are evaluated, each
+//     as a small flat program.
+//   - The few topics that match are reported together: the terms, hits and
+//     marks of all of them are worked out in scratch space and copied out
+//     into one allocation each, and every snippet window is rendered once
+//     per item, however many matches show it.
+//
+// Lookups that miss the processor's caches are what matching 10,000 topics
+// costs, so the structures are laid out for few of them: what an item's
+// token, entry, candidate or match needs is packed together, and lists of
+// independent lookups are loaded in a first loop that lets the processor
+// overlap their misses. The index keeps the topics' query trees only until
+// they are compiled (Evaluate and Explain parse a topic again), and its
+// words and term texts in a few large strings, so that it gives the
+// garbage collector little to visit.
 //
 // Per-item memory is proportional to the item's text (occurrences found),
 // not to the text times the topics; scratch space sized by the index is

@@ -139,7 +139,7 @@ func near(a, b []ospan, dist int32) bool {
 
 // holds reports whether the topic's boolean condition (query, or groups)
 // is true of the item; exclude terms and min_score are checked apart.
-func (d *doc) holds(ct *ctopic) bool { return d.run(ct.prog) }
+func (d *doc) holds(ct *ctopic) bool { return d.passes(ct.index) && d.run(ct.prog) }
 
 // anyExcluded reports whether some exclude term of the topic is present.
 func (d *doc) anyExcluded(ct *ctopic) bool {

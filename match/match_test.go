@@ -526,10 +526,14 @@ func TestPhraseSearchPaths(t *testing.T) {
 			t.Fatalf("%s: %v", query, err)
 		}
 		d := ix.scan(&item)
-		m := ix.topics[0].query.term.alts[0].m
+		full, err := ix.tree(ix.topics[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := full.query.term.alts[0].m
 		pat := ix.pat(m)
 		var direct []ospan
-		for i := d.head[pat[0]]; i != 0; i = d.occs[i-1].next {
+		for i := d.est[pat[0]].head; i != 0; i = d.occs[i-1].next {
 			if last, ok := d.verify(pat, i-1, d.hi[fieldCategory]); ok {
 				direct = append(direct, ospan{d.occs[i-1].pos, d.occs[last].pos, d.occs[i-1].start, d.occs[last].end})
 			}

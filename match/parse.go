@@ -153,6 +153,10 @@ type term struct {
 	// report can tell two terms of the same text apart from others
 	// without comparing strings.
 	ord int32
+	// id is the term's index in Index.tinfo, and ref its matchers, for
+	// the terms of a topic's condition (not its exclude terms).
+	id  int32
+	ref mref
 }
 
 // alt is one pattern a term is satisfied by.

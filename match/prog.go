@@ -10,47 +10,106 @@ type instr struct {
 	mask fieldMask // opTerm: the fields the term searches
 	// alts: the term has synonym variants (see a).
 	alts bool
-	// end is the index just past this node's subtree: children of an AND
-	// or OR follow it one after another, each ending where the next begins.
-	end int32
+	// x is, for AND, OR and NOT, the index just past the node's subtree:
+	// children follow it one after another, each ending where the next
+	// begins. A term or NEAR has no children and ends at pc+1 (see skip),
+	// so x says where the rest of it is: for a term, its index in
+	// Index.tinfo (text, weight, ord: what reporting needs); for NEAR, its
+	// index in Index.nears.
+	x int32
 	// opTerm: without alts, a is the term's only matcher; with alts, its
-	// matchers are Index.altIDs[a+1:a+1+altIDs[a]]. opNear: a indexes
-	// Index.nears. The term itself is Index.terms[pc], out of the way: an
-	// instruction is kept to 12 bytes, as loading the programs of ~100
-	// candidates scattered over a large index is much of deciding them.
+	// matchers are Index.altIDs[a+1:a+1+altIDs[a]]. An instruction is kept
+	// to 12 bytes, as loading the programs of ~100 candidates scattered
+	// over a large index is much of deciding them.
 	a int32
 }
 
-// emit appends the program of n and returns its start.
+// termInfo is what reporting needs of a term beyond its matchers. The
+// terms of a topic lie together in Index.tinfo in query order, so a report
+// reads a few consecutive cache lines rather than a *term each.
+type termInfo struct {
+	// text is the term as written, what Terms and Hits say: string text of
+	// Index.texts. Without a string in it, a termInfo is nothing for the
+	// garbage collector to visit.
+	text   int32
+	ord    int32 // see term.ord
+	weight float64
+}
+
+// skip returns the index just past the subtree at pc.
+func skip(prog []instr, pc int32) int32 {
+	if in := &prog[pc]; in.op != opTerm && in.op != opNear {
+		return in.x
+	}
+	return pc + 1
+}
+
+// emit appends the program of n and returns its start. The terms of n
+// (NEAR operands included) are numbered in Index.tinfo in query order.
 func (c *compiler) emit(n *node) int32 {
 	ix := c.ix
 	pc := int32(len(ix.prog))
 	ix.prog = append(ix.prog, instr{op: n.op})
-	ix.terms = append(ix.terms, nil)
 	switch n.op {
 	case opTerm:
-		in := &ix.prog[pc]
-		in.mask = n.term.field.mask()
-		ix.terms[pc] = n.term
-		if len(n.term.alts) == 1 {
-			in.a = n.term.alts[0].m
-		} else {
-			in.a, in.alts = int32(len(ix.altIDs)), true
-			ix.altIDs = append(ix.altIDs, int32(len(n.term.alts)))
-			for _, a := range n.term.alts {
-				ix.altIDs = append(ix.altIDs, a.m)
+		c.termInfo(n.term)
+		ix.prog[pc] = instr{op: opTerm, mask: n.term.field.mask(), alts: n.term.ref.alts, x: n.term.id, a: n.term.ref.a}
+	case opNear:
+		ix.prog[pc].x = int32(len(ix.nears))
+		ix.nears = append(ix.nears, n)
+		for _, k := range n.kids {
+			for _, t := range operandTerms(k) {
+				c.termInfo(t)
 			}
 		}
-	case opNear:
-		ix.prog[pc].a = int32(len(ix.nears))
-		ix.nears = append(ix.nears, n)
 	default:
 		for _, k := range n.kids {
 			c.emit(k)
 		}
+		ix.prog[pc].x = int32(len(ix.prog))
 	}
-	ix.prog[pc].end = int32(len(ix.prog))
 	return pc
+}
+
+// termInfo numbers t in Index.tinfo, and sets its matcher reference.
+func (c *compiler) termInfo(t *term) {
+	ix := c.ix
+	t.id = int32(len(ix.tinfo))
+	id, ok := c.textID[t.text]
+	if !ok {
+		if c.textID == nil {
+			c.textID = map[string]int32{}
+		}
+		id = int32(len(c.texts))
+		c.textID[t.text] = id
+		c.texts = append(c.texts, t.text)
+	}
+	ix.tinfo = append(ix.tinfo, termInfo{text: id, weight: t.weight, ord: t.ord})
+	if len(t.alts) == 1 {
+		t.ref = mref{a: t.alts[0].m}
+		return
+	}
+	t.ref = mref{a: int32(len(ix.altIDs)), alts: true}
+	ix.altIDs = append(ix.altIDs, int32(len(t.alts)))
+	for _, a := range t.alts {
+		ix.altIDs = append(ix.altIDs, a.m)
+	}
+}
+
+// mref names the matchers of a term: matcher a, or with alts those listed
+// at Index.altIDs[a+1:a+1+altIDs[a]].
+type mref struct {
+	a    int32
+	alts bool
+}
+
+// matchers returns the matchers of r; one is where to put a single one.
+func (ix *Index) refMatchers(r mref, one *[1]int32) []int32 {
+	if !r.alts {
+		one[0] = r.a
+		return one[:]
+	}
+	return ix.altIDs[r.a+1 : r.a+1+ix.altIDs[r.a]]
 }
 
 // condition is the topic's whole boolean condition as one tree: the query,
@@ -90,24 +149,27 @@ func (d *doc) run(pc int32) bool {
 	switch in.op {
 	case opTerm:
 		return d.instrFields(in) != 0
-	case opAnd:
-		for k := pc + 1; k < in.end; k = prog[k].end {
-			if !d.run(k) {
-				return false
+	case opAnd, opOr:
+		// Terms, most children, are checked here rather than in a call.
+		want := in.op == opOr // the outcome of a child that decides
+		for k := pc + 1; k < in.x; {
+			var v bool
+			if c := &prog[k]; c.op == opTerm {
+				v = d.instrFields(c) != 0
+				k++
+			} else {
+				v = d.run(k)
+				k = skip(prog, k)
+			}
+			if v == want {
+				return want
 			}
 		}
-		return true
-	case opOr:
-		for k := pc + 1; k < in.end; k = prog[k].end {
-			if d.run(k) {
-				return true
-			}
-		}
-		return false
+		return !want
 	case opNot:
 		return !d.run(pc + 1)
 	case opNear:
-		return d.nearFields(d.ix.nears[in.a]) != 0
+		return d.nearFields(d.ix.nears[in.x]) != 0
 	}
 	return false
 }
@@ -126,28 +188,40 @@ func (d *doc) contributing(pc int32, want bool, out []contribution) []contributi
 	switch in.op {
 	case opTerm:
 		if want {
-			out = append(out, contribution{d.ix.terms[pc], d.instrFields(in)})
+			out = append(out, contribution{ti: in.x, ref: mref{a: in.a, alts: in.alts}, fields: d.instrFields(in)})
 		}
 	case opNot:
 		out = d.contributing(pc+1, !want, out)
 	case opNear:
 		if want {
-			n := d.ix.nears[in.a]
+			n := d.ix.nears[in.x]
 			nf := d.nearFields(n)
 			for _, k := range n.kids {
 				for _, t := range operandTerms(k) {
 					if m := d.termFields(t) & nf; m != 0 {
-						out = append(out, contribution{t, m})
+						out = append(out, contribution{ti: t.id, ref: t.ref, fields: m})
 					}
 				}
 			}
 		}
 	case opAnd, opOr:
 		all := (in.op == opAnd) == want
-		for k := pc + 1; k < in.end; k = prog[k].end {
+		for k := pc + 1; k < in.x; {
+			if c := &prog[k]; c.op == opTerm {
+				// A term, here rather than in a call: it is a reason only
+				// when present (want), and then whatever all says.
+				if want {
+					if f := d.instrFields(c); f != 0 {
+						out = append(out, contribution{ti: c.x, ref: mref{a: c.a, alts: c.alts}, fields: f})
+					}
+				}
+				k++
+				continue
+			}
 			if all || d.run(k) == want {
 				out = d.contributing(k, want, out)
 			}
+			k = skip(prog, k)
 		}
 	}
 	return out

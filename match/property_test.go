@@ -402,7 +402,11 @@ func TestIndexAgreesWithReference(t *testing.T) {
 			}
 			d := ix.scan(&item)
 			for i, ct := range ix.topics {
-				holds, terms, score, want := model.verdict(ref, ct)
+				full, err := ix.tree(ct)
+				if err != nil {
+					t.Fatal(err)
+				}
+				holds, terms, score, want := model.verdict(ref, full)
 				if d.holds(ct) != holds {
 					t.Fatalf("topic %+v on %+v: holds = %v, reference %v", topics[i], item, !holds, holds)
 				}
@@ -427,7 +431,7 @@ func TestIndexAgreesWithReference(t *testing.T) {
 					m.Snippet != v.Snippet || !reflect.DeepEqual(m.Marks, v.Marks) {
 					t.Fatalf("Match %+v and Evaluate %+v disagree", m, v)
 				}
-				checkMarks(t, ix, model, m, ct)
+				checkMarks(t, ix, model, m, full)
 				for _, h := range m.Hits {
 					if !slices.Contains(m.Terms, h.Term) || h.Text == "" {
 						t.Fatalf("hit %+v not among terms %q", h, m.Terms)

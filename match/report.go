@@ -2,6 +2,7 @@ package match
 
 import (
 	"fmt"
+	mbits "math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -71,64 +72,138 @@ func (ix *Index) Match(item news.Item, now time.Time) []news.Match {
 	// and the flat program, then report the few that hold: the matches
 	// and their terms, hits and marks are then carved from a handful of
 	// allocations rather than a few per match.
-	held := d.held[:0]
+	return d.matches(d.decide(), now)
+}
+
+// matches reports the held topics that reach their min_score. Every
+// match's reasons are worked out first, into the doc's scratch space; then
+// the results are copied out into one allocation each for the matches,
+// terms, hits and marks, and one string holding every snippet.
+func (d *doc) matches(held []int32, now time.Time) []news.Match {
+	if len(held) == 0 {
+		return nil
+	}
+	ix := d.ix
+	d.prefetchReports(held)
+	res := d.mres[:0]
+	for _, ti := range held {
+		nt, nh, nm := len(d.termBuf), len(d.hitBuf), len(d.markBuf)
+		r := d.report(ix.meta[ti].prog)
+		if r.score < ix.rmeta[ti].minScore {
+			d.termBuf, d.hitBuf = d.termBuf[:nt], d.hitBuf[:nh]
+			continue
+		}
+		rd := d.snippet(r.contribs)
+		res = append(res, matchRes{
+			topic: ti, score: r.score, snipOff: rd.off, snipLen: rd.n,
+			terms: [2]int32{int32(nt), int32(len(d.termBuf))},
+			hits:  [2]int32{int32(nh), int32(len(d.hitBuf))},
+			marks: [2]int32{int32(nm), int32(len(d.markBuf))},
+		})
+	}
+	d.mres = res
+	if len(res) == 0 {
+		return nil
+	}
+	out := make([]news.Match, len(res))
+	terms := make([]string, len(d.termBuf))
+	copy(terms, d.termBuf)
+	hits := make([]news.Hit, len(d.hitBuf))
+	copy(hits, d.hitBuf)
+	var marks []news.Span
+	if len(d.markBuf) > 0 {
+		marks = make([]news.Span, len(d.markBuf))
+		copy(marks, d.markBuf)
+	}
+	snippets := string(d.snipArena)
+	for i, r := range res {
+		m := &out[i]
+		m.TopicID, m.ItemID, m.Score, m.MatchedAt = ix.rmeta[r.topic].id, d.item.ID, r.score, now
+		m.Snippet = snippets[r.snipOff : r.snipOff+r.snipLen]
+		m.Terms = terms[r.terms[0]:r.terms[1]:r.terms[1]]
+		m.Hits = hits[r.hits[0]:r.hits[1]:r.hits[1]]
+		if r.marks[0] < r.marks[1] {
+			m.Marks = marks[r.marks[0]:r.marks[1]:r.marks[1]]
+		}
+	}
+	return out
+}
+
+// matchRes is a match worked out by matches: its terms, hits and marks
+// are ranges of the doc's termBuf, hitBuf and markBuf, its snippet one of
+// snipArena.
+type matchRes struct {
+	topic              int32
+	score              float64
+	snipOff, snipLen   int32
+	terms, hits, marks [2]int32
+}
+
+// prefetchReports loads what reporting the held topics reads first (their
+// report meta and first term), in a loop whose loads do not depend on
+// each other: see prefetch.
+func (d *doc) prefetchReports(held []int32) {
+	ix := d.ix
+	var sink int32
+	for _, ti := range held {
+		sink += ix.tinfo[ix.rmeta[ti].tinfo].ord
+	}
+	d.sink += sink
+}
+
+// decide returns the candidates that hold and watch the item's source, in
+// topic order, before min_score: the topics to report.
+func (d *doc) decide() []int32 {
+	ix := d.ix
+	var sink int32
 	for _, ti := range d.cands {
+		sink += ix.meta[ti].prog // load every meta at once: see prefetch
+	}
+	d.sink += sink
+	open := d.open[:0]
+	for _, ti := range d.cands {
+		if d.passes(ti) {
+			open = append(open, ti)
+		}
+	}
+	d.open = open
+	d.prefetch(open)
+	held := d.held[:0]
+	for _, ti := range open {
 		m := &ix.meta[ti]
-		if m.sources && !ix.topics[ti].topic.AppliesTo(item.SourceID) || !d.run(m.prog) ||
+		if m.sources && !ix.topics[ti].topic.AppliesTo(d.item.SourceID) || !d.run(m.prog) ||
 			m.exclude && d.anyExcluded(ix.topics[ti]) {
 			continue
 		}
 		held = append(held, ti)
 	}
 	d.held = held
-	if len(held) == 0 {
-		return nil
-	}
-	out := make([]news.Match, 0, len(held))
-	var terms []string
-	var hits []news.Hit
-	var marks []news.Span
-	for k, ti := range held {
-		ct := ix.topics[ti]
-		r := d.report(ct)
-		if r.score < ct.minScore {
-			continue
-		}
-		snippet, mk := d.snippet(r.contribs)
-		left := len(held) - k
-		m := news.Match{
-			TopicID:   ct.topic.ID,
-			ItemID:    item.ID,
-			Score:     r.score,
-			Snippet:   snippet,
-			MatchedAt: now,
-		}
-		terms, m.Terms = keep(terms, r.terms, left)
-		hits, m.Hits = keep(hits, r.hits, left)
-		marks, m.Marks = keep(marks, mk, left)
-		out = append(out, m)
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
+	return held
 }
 
-// keep copies s into arena and returns the arena and the copy, whose
-// capacity is clipped so that appending to it cannot overwrite a
-// neighbour. When the arena is full a new one is started, sized for left
-// more slices like s; slices already carved keep the old one. A nil s
-// stays nil, an empty one empty.
-func keep[T any](arena, s []T, left int) ([]T, []T) {
-	if len(s) == 0 {
-		return arena, s[:0:0]
+// prefetch loads the first instruction of every topic given, in a
+// loop whose loads do not depend on each other, so that the processor
+// overlaps their cache misses; deciding them one by one would wait for each
+// in turn.
+func (d *doc) prefetch(topics []int32) {
+	ix := d.ix
+	var sink int32
+	for _, ti := range topics {
+		sink += ix.prog[ix.meta[ti].prog].x
 	}
-	if cap(arena)-len(arena) < len(s) {
-		arena = make([]T, 0, max(len(s)*left, cap(arena)))
+	d.sink = sink
+}
+
+// passes reports whether topic ti may hold: some pattern of its gate (see
+// topicMeta) occurs, or it has none.
+func (d *doc) passes(ti int32) bool {
+	m := &d.ix.meta[ti]
+	for _, g := range m.gate[:m.ngate] {
+		if d.found[g] != 0 {
+			return true
+		}
 	}
-	n := len(arena)
-	arena = append(arena, s...)
-	return arena, arena[n:len(arena):len(arena)]
+	return m.ngate == 0
 }
 
 // Evaluate evaluates one topic on one item, whatever the outcome, with the
@@ -139,14 +214,19 @@ func (ix *Index) Evaluate(topicID string, item news.Item) (Verdict, error) {
 	if !ok {
 		return Verdict{}, fmt.Errorf("match: evaluate topic %q: %w", topicID, news.ErrNotFound)
 	}
+	ct, err := ix.tree(ix.topics[i])
+	if err != nil {
+		return Verdict{}, err
+	}
 	d := ix.scan(&item)
 	defer ix.release(d)
-	v, _ := d.verdict(ix.topics[i])
+	v, _ := d.verdict(ct)
 	return v, nil
 }
 
-// verdict evaluates ct on the doc; it also returns the report (nil when
-// the condition does not hold) for Explain.
+// verdict evaluates ct (with its tree: see Index.tree) on the doc; it
+// also returns the report (nil when the condition does not hold) for
+// Explain.
 func (d *doc) verdict(ct *ctopic) (Verdict, *report) {
 	v := Verdict{MinScore: ct.minScore}
 	for _, t := range d.excluded(ct) {
@@ -155,15 +235,20 @@ func (d *doc) verdict(ct *ctopic) (Verdict, *report) {
 	applies := ct.topic.AppliesTo(d.item.SourceID)
 	var r *report
 	if d.holds(ct) {
-		rep := d.report(ct)
+		rep := d.report(ct.prog)
 		r = &rep
 		// r's slices and the marks are the doc's scratch: copy them out.
 		v.Score = r.score
-		_, v.Terms = keep(nil, r.terms, 1)
-		_, v.Hits = keep(nil, r.hits, 1)
-		var marks []news.Span
-		v.Snippet, marks = d.snippet(r.contribs)
-		_, v.Marks = keep(nil, marks, 1)
+		v.Terms, v.Hits = slices.Clone(r.terms), slices.Clone(r.hits)
+		if v.Terms == nil {
+			v.Terms, v.Hits = []string{}, []news.Hit{} // never nil: a match has terms
+		}
+		nm := len(d.markBuf)
+		rd := d.snippet(r.contribs)
+		v.Snippet = string(d.snipArena[rd.off : rd.off+rd.n])
+		if len(d.markBuf) > nm {
+			v.Marks = slices.Clone(d.markBuf[nm:])
+		}
 	} else {
 		var notPresent []string
 		v.Missing, notPresent = d.failures(ct)
@@ -265,40 +350,40 @@ type scorePart struct {
 }
 
 type contribution struct {
-	t      *term
+	ti     int32 // the term's index in Index.tinfo
+	ref    mref
 	fields fieldMask
 }
 
-// report works out why topic ct holds. Its contribs, parts, terms and
-// hits live in the doc's scratch space, valid until the next call.
-func (d *doc) report(ct *ctopic) report {
-	d.contribBuf = d.contributing(ct.prog, true, d.contribBuf[:0])
+// report works out why the topic whose program starts at pc holds. Its
+// contribs and parts live in the doc's scratch space, valid until the
+// next call; its terms and hits are appended to the doc's termBuf and
+// hitBuf.
+func (d *doc) report(pc int32) report {
+	d.contribBuf = d.contributing(pc, true, d.contribBuf[:0])
 	r := report{contribs: d.contribBuf, parts: d.partBuf[:0]}
-	r.terms, r.hits = d.termBuf[:0], d.hitBuf[:0]
-	if r.terms == nil {
-		r.terms, r.hits = []string{}, []news.Hit{} // never nil: a match has terms
-	}
+	nt, nh := len(d.termBuf), len(d.hitBuf)
+	r.terms, r.hits = d.termBuf, d.hitBuf
 	// ords and hitFields run beside terms: each term's ord, and the
 	// fields it has a hit in already.
 	ords, hitFields := d.ordBuf[:0], d.hitFields[:0]
 	for _, c := range r.contribs {
-		t := c.t
+		t := &d.ix.tinfo[c.ti]
+		text := d.ix.texts.get(int(t.text))
 		i := slices.Index(ords, t.ord)
 		if i < 0 {
 			i = len(r.parts)
-			r.terms = append(r.terms, t.text)
-			r.parts = append(r.parts, scorePart{term: t.text, weight: t.weight})
+			r.terms = append(r.terms, text)
+			r.parts = append(r.parts, scorePart{term: text, weight: t.weight})
 			ords, hitFields = append(ords, t.ord), append(hitFields, 0)
 		}
 		r.parts[i].weight = max(r.parts[i].weight, t.weight)
 		r.parts[i].title = r.parts[i].title || c.fields&(1<<fieldTitle) != 0
-		for f := fieldTitle; f < numFields; f++ {
-			if c.fields&(1<<f) == 0 || hitFields[i]&(1<<f) != 0 {
-				continue
-			}
+		for fm := c.fields &^ hitFields[i]; fm != 0; fm &= fm - 1 {
+			f := field(mbits.TrailingZeros8(uint8(fm)))
 			hitFields[i] |= 1 << f
-			s, _ := d.firstHit(t, f)
-			r.hits = append(r.hits, news.Hit{Term: t.text, Field: f.String(), Text: d.texts[f][s.start:s.end]})
+			s := d.firstOf(c.ref, f)
+			r.hits = append(r.hits, news.Hit{Term: text, Field: f.String(), Text: d.texts[f][s.start:s.end]})
 		}
 	}
 	d.ordBuf, d.hitFields = ords, hitFields
@@ -310,6 +395,7 @@ func (d *doc) report(ct *ctopic) report {
 		}
 	}
 	d.partBuf, d.termBuf, d.hitBuf = r.parts, r.terms, r.hits // keep the grown scratch
+	r.terms, r.hits = r.terms[nt:], r.hits[nh:]
 	return r
 }
 
@@ -327,30 +413,69 @@ func (d *doc) firstHit(t *term, f field) (ospan, string) {
 	return best, variant
 }
 
-// firstSpan returns the first occurrence of matcher m in field f.
+// firstOf is firstHit for reports, which need no variant: the earliest
+// occurrence in field f of the matchers ref names.
+func (d *doc) firstOf(ref mref, f field) ospan {
+	if !ref.alts {
+		s, _ := d.firstSpan(ref.a, f)
+		return s
+	}
+	var best ospan
+	found := false
+	var one [1]int32
+	for _, m := range d.ix.refMatchers(ref, &one) {
+		if s, ok := d.firstSpan(m, f); ok && (!found || s.start < best.start) {
+			best, found = s, true
+		}
+	}
+	return best
+}
+
+// firstSpan returns the first occurrence of matcher m in field f,
+// computed once per item: topics on the same story share their terms.
 func (d *doc) firstSpan(m int32, f field) (ospan, bool) {
 	if d.found[m]&(1<<f) == 0 {
 		return ospan{}, false
 	}
-	if s, ok := d.spans[spanKey{m, f}]; ok && len(s) > 0 {
-		return s[0], true
+	k := d.mslot[m]
+	if k == 0 {
+		d.firsts = append(d.firsts, firstSpans{})
+		k = int32(len(d.firsts))
+		d.mslot[m] = k
+		d.slotted = append(d.slotted, m)
 	}
-	if d.ix.matchers[m].source {
-		return ospan{start: 0, end: int32(len(d.item.SourceID))}, true
+	fs := &d.firsts[k-1]
+	if fs.done&(1<<f) == 0 {
+		fs.done |= 1 << f
+		switch s, ok := d.spans[spanKey{m, f}]; {
+		case ok && len(s) > 0:
+			fs.s[f] = s[0]
+		case d.ix.matchers[m].source:
+			fs.s[f] = ospan{start: 0, end: int32(len(d.item.SourceID))}
+		default:
+			var buf [1]ospan
+			if s := d.find(m, f, true, buf[:0]); len(s) > 0 {
+				fs.s[f] = s[0]
+			} else {
+				fs.none |= 1 << f
+			}
+		}
 	}
-	var buf [1]ospan
-	s := d.find(m, f, true, buf[:0])
-	if len(s) == 0 {
-		return ospan{}, false
-	}
-	return s[0], true
+	return fs.s[f], fs.none&(1<<f) == 0
+}
+
+// firstSpans caches a matcher's first occurrence per field (see
+// doc.firstSpan): done says which are known, none which do not exist.
+type firstSpans struct {
+	done, none fieldMask
+	s          [numFields]ospan
 }
 
 // snippet picks the strongest hit among the contributions (highest weight,
 // in the summary before the content, earliest first; the title only when
 // neither has one) and returns the text around it with the marks of every
-// contributing occurrence inside.
-func (d *doc) snippet(contribs []contribution) (string, []news.Span) {
+// contributing occurrence inside, appended to the doc's markBuf.
+func (d *doc) snippet(contribs []contribution) rendered {
 	var best ospan
 	bestField, bestWeight := field(0), -1.0
 	for _, c := range contribs {
@@ -358,11 +483,12 @@ func (d *doc) snippet(contribs []contribution) (string, []news.Span) {
 			if c.fields&(1<<f) == 0 {
 				continue
 			}
-			s, _ := d.firstHit(c.t, f)
-			better := c.t.weight > bestWeight ||
-				c.t.weight == bestWeight && (f < bestField || f == bestField && s.start < best.start)
+			w := d.ix.tinfo[c.ti].weight
+			s := d.firstOf(c.ref, f)
+			better := w > bestWeight ||
+				w == bestWeight && (f < bestField || f == bestField && s.start < best.start)
 			if better {
-				best, bestField, bestWeight = s, f, c.t.weight
+				best, bestField, bestWeight = s, f, w
 			}
 		}
 	}
@@ -371,7 +497,7 @@ func (d *doc) snippet(contribs []contribution) (string, []news.Span) {
 			if c.fields&(1<<fieldTitle) == 0 {
 				continue
 			}
-			s, _ := d.firstHit(c.t, fieldTitle)
+			s := d.firstOf(c.ref, fieldTitle)
 			if bestWeight < 0 || s.start < best.start {
 				best, bestField, bestWeight = s, fieldTitle, 0
 			}
@@ -391,20 +517,19 @@ func (d *doc) snippet(contribs []contribution) (string, []news.Span) {
 	f := bestField
 	rd := d.render(f, int(best.start), int(best.end))
 	occs := d.scratch[:0]
+	var one [1]int32
 	for _, c := range contribs {
 		if c.fields&(1<<f) == 0 {
 			continue
 		}
-		for _, a := range c.t.alts {
-			occs = d.spansIn(a.m, f, rd.lo, rd.hi, occs)
+		for _, m := range d.ix.refMatchers(c.ref, &one) {
+			occs = d.spansIn(m, f, rd.lo, rd.hi, occs)
 		}
 	}
 	d.scratch = occs
-	d.markBuf = rd.marks(occs, d.markBuf[:0])
-	if len(d.markBuf) == 0 {
-		return rd.text, nil
-	}
-	return rd.text, d.markBuf
+	nm := len(d.markBuf)
+	d.markBuf = append(d.markBuf[:nm], rd.marks(occs, d.markBuf[nm:])...)
+	return rd
 }
 
 // spansIn appends the occurrences of matcher m in field f that lie within
@@ -423,7 +548,7 @@ func (d *doc) spansIn(m int32, f field, lo, hi int, out []ospan) []ospan {
 		}
 		return out
 	}
-	for i := d.head[pat[0]]; i != 0; i = d.occs[i-1].next {
+	for i := d.est[pat[0]].head; i != 0; i = d.occs[i-1].next {
 		o := &d.occs[i-1]
 		switch {
 		case o.field != f || int(o.start) < lo:
@@ -437,25 +562,104 @@ func (d *doc) spansIn(m int32, f field, lo, hi int, out []ospan) []ospan {
 }
 
 // render returns the snippet of field f around the hit [hs, he). Each
-// window is rendered once per item: topics on the same story tend to share
-// their best hit, and a short summary is the whole window whatever the hit.
+// window is rendered once per item, and each hit's window chosen once:
+// topics on the same story tend to share their best hit, and a short
+// summary is the whole window whatever the hit.
 func (d *doc) render(f field, hs, he int) rendered {
+	hk := hitKey{f, int32(hs), int32(he)}
+	if i, ok := d.findHit(hk); ok {
+		return d.wins[i]
+	}
 	text := d.texts[f]
-	lo, hi := snippetWindow(text, hs, he)
-	k := snippetKey{f, lo, hi}
-	if r, ok := d.rendered[k]; ok {
-		return r
+	// Whether the field is short enough to be its own snippet, whatever
+	// the hit, is worked out once.
+	if d.sized&(1<<f) == 0 {
+		d.sized |= 1 << f
+		if fitsWhole(text) {
+			d.fits |= 1 << f
+		}
 	}
-	n := len(d.offArena)
-	d.offArena = slices.Grow(d.offArena, 2*(hi-lo+1))[:n+2*(hi-lo+1)]
-	var r rendered
-	r, d.snipBuf = renderWindow(text, lo, hi, d.offArena[n:n+hi-lo+1], d.offArena[n+hi-lo+1:], d.snipBuf)
-	if d.rendered == nil {
-		d.rendered = map[snippetKey]rendered{}
+	lo, hi := 0, len(text)
+	if d.fits&(1<<f) == 0 {
+		lo, hi = snippetWindow(text, hs, he)
 	}
+	i, ok := d.findWin(snippetKey{f, lo, hi})
+	if !ok {
+		n := len(d.offArena)
+		d.offArena = slices.Grow(d.offArena, 2*(hi-lo+1))[:n+2*(hi-lo+1)]
+		var r rendered
+		r, d.snipBuf = renderWindow(text, lo, hi, d.offArena[n:n+hi-lo+1], d.offArena[n+hi-lo+1:], d.snipBuf)
+		r.f, r.off, r.n = f, int32(len(d.snipArena)), int32(len(d.snipBuf))
+		d.snipArena = append(d.snipArena, d.snipBuf...)
+		i = int32(len(d.wins))
+		d.wins = append(d.wins, r)
+		if d.winIndex != nil {
+			d.winIndex[snippetKey{f, lo, hi}] = i
+		}
+	}
+	d.hitWins = append(d.hitWins, hitWin{hk, i})
+	if d.hitIndex != nil {
+		d.hitIndex[hk] = i
+	}
+	return d.wins[i]
+}
 
-	d.rendered[k] = r
-	return r
+// hitWin is a hit whose window has been chosen: d.wins[win].
+type hitWin struct {
+	hit hitKey
+	win int32
+}
+
+// shortList is how many windows or hits are looked up in a list rather
+// than a map: an item has a handful, which a map would hash for nothing,
+// but one with thousands of matches may have thousands.
+const shortList = 32
+
+// findHit returns the index in d.wins of the window chosen for hit k.
+func (d *doc) findHit(k hitKey) (int32, bool) {
+	if d.hitIndex != nil {
+		i, ok := d.hitIndex[k]
+		return i, ok
+	}
+	for _, h := range d.hitWins {
+		if h.hit == k {
+			return h.win, true
+		}
+	}
+	if len(d.hitWins) >= shortList {
+		d.hitIndex = make(map[hitKey]int32, 2*len(d.hitWins))
+		for _, h := range d.hitWins {
+			d.hitIndex[h.hit] = h.win
+		}
+	}
+	return 0, false
+}
+
+// findWin returns the index in d.wins of window k.
+func (d *doc) findWin(k snippetKey) (int32, bool) {
+	if d.winIndex != nil {
+		i, ok := d.winIndex[k]
+		return i, ok
+	}
+	for i := range d.wins {
+		if w := &d.wins[i]; w.f == k.f && w.lo == k.lo && w.hi == k.hi {
+			return int32(i), true
+		}
+	}
+	if len(d.wins) >= shortList {
+		d.winIndex = make(map[snippetKey]int32, 2*len(d.wins))
+		for i, w := range d.wins {
+			d.winIndex[snippetKey{w.f, w.lo, w.hi}] = int32(i)
+		}
+	}
+	return 0, false
+}
+
+// fitsWhole reports whether text is short enough to be shown whole in a
+// snippet: at most snippetRunes-2 characters (room for two ellipses).
+func fitsWhole(text string) bool {
+	budget := snippetRunes - 2
+	return len(text) <= budget*utf8.UTFMax && fwdRunes(text, 0, budget) == len(text)
 }
 
 // snippetKey is a snippet's window: bytes [lo, hi) of field f.
@@ -464,14 +668,20 @@ type snippetKey struct {
 	lo, hi int
 }
 
+// hitKey is a snippet's hit: bytes [hs, he) of field f.
+type hitKey struct {
+	f      field
+	hs, he int32
+}
+
 // snippetWindow chooses the part of text to show around the hit [hs, he):
 // at most snippetRunes-2 characters (room for two ellipses), the hit
 // centred, cut at word boundaries where the text has them (CJK does not).
+//
+// A text that fits whole (see fitsWhole) is its own window; the caller
+// checks that first, once per field.
 func snippetWindow(text string, hs, he int) (lo, hi int) {
 	budget := snippetRunes - 2
-	if len(text) <= budget*utf8.UTFMax && fwdRunes(text, 0, budget) == len(text) {
-		return 0, len(text) // short enough to show whole
-	}
 	hitRunes := utf8.RuneCountInString(text[hs:he])
 	lo = backRunes(text, hs, max(0, (budget-hitRunes)/2))
 	hi = fwdRunes(text, lo, budget)
@@ -501,10 +711,12 @@ func snippetWindow(text string, hs, he int) (lo, hi int) {
 }
 
 // rendered is a snippet: text[lo:hi] with whitespace runs collapsed to one
-// space, trimmed, with "…" where the text was cut, and the mapping from
-// offsets in the field's text to offsets in the snippet.
+// space, trimmed, with "…" where the text was cut (the bytes
+// doc.snipArena[off:off+n]), and the mapping from offsets in the field's
+// text to offsets in the snippet.
 type rendered struct {
-	text   string
+	f      field
+	off, n int32
 	lo, hi int
 	// startAt[i-lo] is where the character at i is written (-1 if i does
 	// not start one); endAt[i-lo] is the snippet's length before the
@@ -512,8 +724,15 @@ type rendered struct {
 	startAt, endAt []int32
 }
 
-// renderWindow renders text[lo:hi], using startAt and endAt (hi-lo+1
-// long each) for the offset maps and buf as scratch; it returns buf, grown.
+// renderWindow renders text[lo:hi] into buf[:0], using startAt and endAt
+// (hi-lo+1 long each) for the offset maps; it returns the snippet's bytes,
+// in buf grown.
+//
+// Most of any text is runs of ASCII other than whitespace separated by
+// single spaces, which are written as they are: such a stretch is copied
+// and mapped whole, and the loop finding its end rarely branches the
+// other way. Whitespace runs, other whitespace and non-ASCII characters go
+// one character at a time.
 func renderWindow(text string, lo, hi int, startAt, endAt []int32, buf []byte) (rendered, []byte) {
 	r := rendered{lo: lo, hi: hi, startAt: startAt, endAt: endAt}
 	b := buf[:0]
@@ -523,21 +742,41 @@ func renderWindow(text string, lo, hi int, startAt, endAt []int32, buf []byte) (
 	base := len(b)
 	space := false
 	for i := lo; i < hi; {
-		endAt[i-lo] = int32(len(b))
 		c := text[i]
-		if c < utf8.RuneSelf {
-			switch c {
-			case ' ', '\t', '\n', '\v', '\f', '\r':
-				space = len(b) > base
-				startAt[i-lo] = -1
-			default:
-				if space {
-					b = append(b, ' ')
-					space = false
-				}
-				startAt[i-lo] = int32(len(b))
-				b = append(b, c)
+		if renderClass[c] == rcPlain {
+			j := stretchEnd(text, i+1, hi)
+			e0 := int32(len(b))
+			if space {
+				b = append(b, ' ')
+				space = false
 			}
+			v := int32(len(b))
+			seg := text[i:j]
+			sa, ea := startAt[i-lo:j-lo], endAt[i-lo:j-lo]
+			sa, ea = sa[:len(seg)], ea[:len(seg)]
+			// Without branches, as spaces come every few bytes: a space
+			// starts no token (-1), and is pending until the next
+			// character is written, so that character ends where the
+			// space is.
+			var after int32 // 1 after a space
+			for k := 0; k < len(seg); k++ {
+				o := v + int32(k)
+				var sp int32
+				if seg[k] == ' ' {
+					sp = 1
+				}
+				sa[k], ea[k] = o|-sp, o-after
+				after = sp
+			}
+			ea[0] = e0
+			b = append(b, seg...)
+			i = j
+			continue
+		}
+		endAt[i-lo] = int32(len(b))
+		if c < utf8.RuneSelf { // ASCII whitespace
+			space = len(b) > base
+			startAt[i-lo] = -1
 			i++
 			continue
 		}
@@ -565,9 +804,71 @@ func renderWindow(text string, lo, hi int, startAt, endAt []int32, buf []byte) (
 	if hi < len(text) {
 		b = append(b, "…"...)
 	}
-	r.text = string(b)
 	return r, b
 }
+
+// stretchEnd returns the end of the stretch that continues at j, within
+// text[:hi]: plain bytes (see renderClass) and single spaces between them.
+// Spaces come every few bytes, so it looks at eight bytes at a time, where
+// a loop over bytes would mispredict a branch at every word.
+func stretchEnd(text string, j, hi int) int {
+	const (
+		low7 = 0x7F7F7F7F7F7F7F7F
+		high = 0x8080808080808080
+	)
+	for ; j+8 <= hi; j += 8 {
+		w := uint64(text[j]) | uint64(text[j+1])<<8 | uint64(text[j+2])<<16 | uint64(text[j+3])<<24 |
+			uint64(text[j+4])<<32 | uint64(text[j+5])<<40 | uint64(text[j+6])<<48 | uint64(text[j+7])<<56
+		// The high bit of each byte of special is set for a byte below 0x21
+		// (whitespace, and control bytes, which then end a stretch early:
+		// the caller starts the next one there) or above 0x7F; of space for
+		// the bytes that are exactly ' '. No sum carries across bytes.
+		special := (^((w & low7) + 0x5F5F5F5F5F5F5F5F) | w) & high
+		x := w ^ 0x2020202020202020
+		space := ^(((x & low7) + low7) | x) & high
+		var next uint64 = 0x80 // the byte after the eight, as special; the end is
+		if j+8 < hi {
+			if c := text[j+8]; c > ' ' && c < utf8.RuneSelf {
+				next = 0
+			}
+		}
+		brk := special&^space | space&(special>>8|next<<56)
+		if brk != 0 {
+			return j + mbits.TrailingZeros64(brk)>>3
+		}
+	}
+	for ; j < hi; j++ {
+		if k := renderClass[text[j]]; k != rcPlain && (k != rcSpace || j+1 == hi || renderClass[text[j+1]] != rcPlain) {
+			break
+		}
+	}
+	return j
+}
+
+// Byte classes for renderWindow: ASCII other than whitespace, the space,
+// other ASCII whitespace (unicode.IsSpace below U+0080), and the bytes of
+// non-ASCII characters.
+const (
+	rcPlain = iota
+	rcSpace
+	rcWhite
+	rcHigh
+)
+
+// renderClass classifies bytes for renderWindow. It is a read-only table.
+var renderClass = func() (t [256]uint8) {
+	for c := range t {
+		switch {
+		case c >= utf8.RuneSelf:
+			t[c] = rcHigh
+		case c == ' ':
+			t[c] = rcSpace
+		case c == '\t', c == '\n', c == '\v', c == '\f', c == '\r':
+			t[c] = rcWhite
+		}
+	}
+	return t
+}()
 
 // marks maps occurrences (inside the window) to snippet spans: sorted, not
 // overlapping. Where occurrences overlap ("human rights" and "rights"), the
@@ -657,7 +958,10 @@ func (ix *Index) Explain(topicID string, item news.Item) (matched bool, explanat
 	if !ok {
 		return false, "", fmt.Errorf("match: explain topic %q: %w", topicID, news.ErrNotFound)
 	}
-	ct := ix.topics[i]
+	ct, err := ix.tree(ix.topics[i])
+	if err != nil {
+		return false, "", err
+	}
 	d := ix.scan(&item)
 	defer ix.release(d)
 	v, r := d.verdict(ct)

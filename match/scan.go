@@ -3,6 +3,7 @@ package match
 import (
 	"math"
 	mbits "math/bits"
+	"slices"
 	"strings"
 
 	"wirewatch/news"
@@ -57,12 +58,12 @@ type doc struct {
 	// multi-token pattern.
 	lastAnchor int32
 
-	// Per entry: the fields it occurred in, its first and last occurrence
-	// (index+1), and its number of occurrences. seen lists the entries that
-	// occurred, in order of first occurrence.
-	entryFields       []fieldMask
-	head, tail, count []int32
-	seen              []int32
+	// est is per entry what the item holds of it (see entryState); seen
+	// lists the entries that occurred, in order of first occurrence.
+	est  []entryState
+	seen []int32
+	// seenBits has the bit of each entry in seen set.
+	seenBits []uint64
 
 	// found is, per matcher, the fields it occurs in; touched lists the
 	// matchers with found != 0.
@@ -79,12 +80,25 @@ type doc struct {
 	// Lazily computed, for the few topics that are reported or use NEAR;
 	// the maps are kept (cleared) across items, and spans and offset maps
 	// are cut from arenas, so reporting allocates little.
-	spans      map[spanKey][]ospan
-	near       map[*node]fieldMask
-	rendered   map[snippetKey]rendered
-	spanArena  []ospan
-	offArena   []int32
-	scratch    []ospan
+	spans map[spanKey][]ospan
+	near  map[*node]fieldMask
+	// wins are the snippet windows rendered, and hitWins the window
+	// chosen for each hit, with maps beside them for items with many.
+	wins     []rendered
+	hitWins  []hitWin
+	winIndex map[snippetKey]int32
+	hitIndex map[hitKey]int32
+	// fits has the bit of each field short enough to be its own snippet,
+	// whatever the hit (see fitsWhole), among the fields in sized.
+	fits, sized fieldMask
+	spanArena   []ospan
+	offArena    []int32
+	scratch     []ospan
+	// mslot is, per matcher, the index+1 in firsts of its first
+	// occurrences (see firstSpan); slotted lists the matchers that have one.
+	mslot      []int32
+	firsts     []firstSpans
+	slotted    []int32
 	contribBuf []contribution
 	partBuf    []scorePart
 	termBuf    []string
@@ -93,7 +107,23 @@ type doc struct {
 	ordBuf     []int32
 	hitFields  []fieldMask
 	snipBuf    []byte
-	held       []int32
+	// snipArena holds the item's rendered snippets, and mres the matches
+	// being reported (see matches).
+	snipArena []byte
+	mres      []matchRes
+	held      []int32
+	open      []int32 // candidates that pass their gate (see decide)
+	follow    []int32 // scratch for resolve
+	sink      int32   // see prefetch
+}
+
+// entryState is what an item holds of one entry: its first and last
+// occurrence (index+1 in occs), its number of occurrences and the fields
+// it occurred in, together so that recording an occurrence touches one
+// cache line.
+type entryState struct {
+	head, tail, count int32
+	fields            fieldMask
 }
 
 type spanKey struct {
@@ -103,15 +133,14 @@ type spanKey struct {
 
 func (ix *Index) newDoc() *doc {
 	return &doc{
-		ix:          ix,
-		tk:          newTokenizer(),
-		entryFields: make([]fieldMask, ix.nEntries),
-		head:        make([]int32, ix.nEntries),
-		tail:        make([]int32, ix.nEntries),
-		count:       make([]int32, ix.nEntries),
-		found:       make([]fieldMask, len(ix.matchers)),
-		candidate:   make([]uint64, (len(ix.topics)+63)/64),
-		candLo:      math.MaxInt,
+		ix:        ix,
+		tk:        newTokenizer(),
+		est:       make([]entryState, ix.nEntries),
+		seenBits:  make([]uint64, (ix.nEntries+63)/64),
+		found:     make([]fieldMask, len(ix.matchers)),
+		mslot:     make([]int32, len(ix.matchers)),
+		candidate: make([]uint64, (len(ix.topics)+63)/64),
+		candLo:    math.MaxInt,
 	}
 }
 
@@ -157,11 +186,16 @@ func (ix *Index) scan(item *news.Item) *doc {
 // release returns d's scratch space to the index, reset.
 func (ix *Index) release(d *doc) {
 	for _, e := range d.seen {
-		d.entryFields[e], d.head[e], d.tail[e], d.count[e] = 0, 0, 0, 0
+		d.est[e] = entryState{}
+		d.seenBits[e/64] = 0
 	}
 	for _, m := range d.touched {
 		d.found[m] = 0
 	}
+	for _, m := range d.slotted {
+		d.mslot[m] = 0
+	}
+	d.slotted, d.firsts = d.slotted[:0], d.firsts[:0]
 	if d.candLo < d.candHi {
 		clear(d.candidate[d.candLo:d.candHi])
 	}
@@ -171,9 +205,11 @@ func (ix *Index) release(d *doc) {
 	d.texts = [numFields]string{}
 	clear(d.spans)
 	clear(d.near)
-	clear(d.rendered)
+	d.wins, d.hitWins, d.winIndex, d.hitIndex = d.wins[:0], d.hitWins[:0], nil, nil
+	d.fits, d.sized = 0, 0
 	d.spanArena, d.offArena, d.scratch = d.spanArena[:0], d.offArena[:0], d.scratch[:0]
 	clear(d.hitBuf[:cap(d.hitBuf)]) // hits point into the item's text: do not pin it
+	d.termBuf, d.hitBuf, d.markBuf, d.snipArena, d.mres = d.termBuf[:0], d.hitBuf[:0], d.markBuf[:0], d.snipArena[:0], d.mres[:0]
 	if cap(d.occs) > 1<<16 || cap(d.spanArena) > 1<<16 || cap(d.offArena) > 1<<16 || cap(d.scratch) > 1<<16 {
 		// Do not keep a huge item's occurrences alive in the pool.
 		d.occs, d.spanArena, d.offArena, d.scratch = nil, nil, nil, nil
@@ -187,92 +223,61 @@ func (ix *Index) release(d *doc) {
 func (d *doc) ascii(text string, packed uint64, start, end int) {
 	pos := d.pos
 	d.pos++
-	var e int32
+	var ek uint32
 	var ok bool
 	lead := pos-d.lastAnchor >= d.ix.maxPat // only a pattern's first word can matter here
 	if packed != 0 {
-		e, ok = d.ix.dict.lookupPacked(packed, lead)
+		ek, ok = d.ix.dict.lookupPacked(packed, lead)
 	} else {
-		e, ok = lookup(&d.ix.dict, text, true, lead)
+		ek, ok = lookup(&d.ix.dict, text, true, lead)
 	}
 	if ok {
-		d.record(e, pos, start, end)
+		d.record(ek, pos, start, end)
 	}
-	prefixesOf(d, text, pos, start, end)
+	prefixesOf(d, text, true, packed, pos, start, end)
 }
 
 func (d *doc) token(text []byte, start, end int) {
 	pos := d.pos
 	d.pos++
-	if e, ok := lookup(&d.ix.dict, text, false, pos-d.lastAnchor >= d.ix.maxPat); ok {
-		d.record(e, pos, start, end)
+	if ek, ok := lookup(&d.ix.dict, text, false, pos-d.lastAnchor >= d.ix.maxPat); ok {
+		d.record(ek, pos, start, end)
 	}
-	prefixesOf(d, text, pos, start, end)
+	prefixesOf(d, text, false, 0, pos, start, end)
 }
 
-// prefixesOf records every prefix entry the token at pos starts with. The
-// text may be a fast-path word as written: only ASCII letters are folded,
-// as the trie holds normalised prefixes.
-func prefixesOf[T string | []byte](d *doc, text T, pos int32, start, end int) {
-	t := &d.ix.prefixes
-	if len(text) < 2 {
-		return
-	}
-	var b2 byte
-	if len(text) > 2 {
-		b2 = lowerASCII(text[2])
-	}
-	if t.mayPrefix(lowerASCII(text[0]), lowerASCII(text[1]), b2, len(text) > 2) {
-		walkPrefixes(d, text, pos, start, end)
-	}
-}
-
-// walkPrefixes is prefixesOf for a token that passed the first filter.
-func walkPrefixes[T string | []byte](d *doc, text T, pos int32, start, end int) {
-	t := &d.ix.prefixes
-	if !mayPrefixMore(t, text) {
-		return
-	}
-	n := t.root[lowerASCII(text[0])]
-	for k := 1; n != 0; k++ {
-		nd := &t.nodes[n-1]
-		if nd.entry >= 0 {
-			d.record(nd.entry, pos, start, end)
-		}
-		if k == len(text) {
-			return
-		}
-		n = t.child(nd, lowerASCII(text[k]))
-	}
-}
-
-// record adds an occurrence of entry e, unless e is only ever a later
-// token of a phrase and no phrase started close enough before it to reach
-// it. Such an occurrence can be part of no pattern occurrence, so leaving
-// it out changes no result, KMP's included: every position of a real
-// occurrence is recorded, and an unrecorded position matches nothing.
-func (d *doc) record(e, pos int32, start, end int) {
-	switch k := d.ix.kind[e]; {
+// record adds an occurrence of the entry ek names (an entry with its kind
+// in the top bits, see slot), unless it is only ever a later token of a
+// phrase and no phrase started close enough before it to reach it. Such
+// an occurrence can be part of no pattern occurrence, so leaving it out
+// changes no result, KMP's included: every position of a real occurrence
+// is recorded, and an unrecorded position matches nothing.
+func (d *doc) record(ek uint32, pos int32, start, end int) {
+	switch k := ek >> kindShift; {
 	case k&kindAnchor != 0:
 		d.lastAnchor = pos
 	case k == 0 && pos-d.lastAnchor >= d.ix.maxPat:
 		return
 	}
-	d.add(e, pos, start, end)
+	d.add(int32(ek&entryMask), pos, start, end)
 }
 
 func (d *doc) add(e, pos int32, start, end int) {
 	idx := int32(len(d.occs)) + 1
 	d.occs = append(d.occs, occ{pos: pos, entry: e, start: int32(start), end: int32(end), field: d.cur})
-	if d.tail[e] == 0 {
-		d.head[e] = idx
+	es := &d.est[e]
+	if d.seenBits[e/64]&(1<<(e%64)) == 0 {
+		// The first occurrence: est[e] is written without being read, so
+		// that its cache miss does not hold up the scan.
+		*es = entryState{head: idx, tail: idx, count: 1, fields: 1 << d.cur}
 		d.seen = append(d.seen, e)
-	} else {
-		d.occs[d.tail[e]-1].next = idx
+		d.seenBits[e/64] |= 1 << (e % 64)
+		return
 	}
-	d.tail[e] = idx
-	d.count[e]++
-	d.entryFields[e] |= 1 << d.cur
+	d.occs[es.tail-1].next = idx
+	es.tail = idx
+	es.count++
+	es.fields |= 1 << d.cur
 }
 
 // resolve works out which patterns occur, in which fields, starting from
@@ -290,32 +295,55 @@ func (d *doc) resolve() {
 			}
 		}
 	}
+	// Load what the loop below reads of each entry, and then the topics of
+	// its pattern, in loops whose loads do not wait for each other (see
+	// prefetch).
+	var sink int32
 	for _, e := range d.seen {
-		for _, a := range ix.anchors[ix.anchorAt[e]:ix.anchorAt[e+1]] {
-			mask := d.entryFields[e]
-			if a.second >= 0 {
-				if mask &= d.entryFields[a.second]; mask == 0 {
-					continue
-				}
-				for _, p := range ix.pats[a.off+2 : a.off+int32(a.n)] {
-					mask &= d.entryFields[p]
-				}
-				// A two-word pattern is its anchor and second word, both at
-				// hand: do not load it.
-				two := [2]int32{e, a.second}
-				pat := two[:]
-				if a.n > 2 {
-					pat = ix.pats[a.off : a.off+int32(a.n)]
-				}
-				for f := fieldTitle; f < fieldSource; f++ {
-					var one [1]ospan
-					if mask&(1<<f) != 0 && len(d.findPat(a.m, pat, f, true, one[:0])) == 0 {
-						mask &^= 1 << f
-					}
+		sink += ix.einfo[e].tlo
+	}
+	for _, e := range d.seen {
+		if ei := &ix.einfo[e]; ei.tlo < ei.thi {
+			sink += ix.topicsOf[ei.tlo]
+		}
+	}
+	d.sink += sink
+	for _, e := range d.seen {
+		ei := &ix.einfo[e]
+		if ei.m1 >= 0 {
+			d.setFoundIn(ei.m1, d.est[e].fields, ix.topicsOf[ei.tlo:ei.thi])
+		}
+		if n := ei.hi - ei.lo; n <= 2*d.est[e].count+4 {
+			for k := ei.lo; k < ei.hi; k++ {
+				// Most are phrases whose second word the item lacks: rule
+				// them out on the compact seconds and the bitset of
+				// entries seen, before reading the anchor.
+				if s := ix.seconds[k]; d.seenBits[s/64]&(1<<(s%64)) != 0 {
+					d.anchored(e, k)
 				}
 			}
-			if mask != 0 {
-				d.setFound(a.m, mask)
+			continue
+		}
+		// A word starting many more phrases than it occurs (most of them
+		// with common words the item has too, somewhere): check only the
+		// phrases whose second word follows one of its occurrences, each
+		// once.
+		next := d.follow[:0]
+		for i := d.est[e].head; i != 0; i = d.occs[i-1].next {
+			o := &d.occs[i-1]
+			for j := i; j < int32(len(d.occs)) && d.occs[j].field == o.field && d.occs[j].pos <= o.pos+1; j++ {
+				if d.occs[j].pos == o.pos+1 {
+					next = append(next, d.occs[j].entry)
+				}
+			}
+		}
+		slices.Sort(next)
+		d.follow = slices.Compact(next)
+		seconds := ix.seconds[ei.lo:ei.hi]
+		for _, e2 := range d.follow {
+			k, _ := slices.BinarySearch(seconds, e2)
+			for ; k < len(seconds) && seconds[k] == e2; k++ {
+				d.anchored(e, ei.lo+int32(k))
 			}
 		}
 	}
@@ -326,10 +354,45 @@ func (d *doc) resolve() {
 	}
 }
 
+// anchored checks the multi-token pattern of anchor k, whose first token
+// is entry e, and sets it found in the fields where it occurs.
+func (d *doc) anchored(e, k int32) {
+	ix := d.ix
+	a := &ix.anchors[k]
+	mask := d.est[e].fields & d.est[a.second].fields
+	if mask == 0 {
+		return
+	}
+	for _, p := range ix.pats[a.off+2 : a.off+int32(a.n)] {
+		mask &= d.est[p].fields
+	}
+	// A two-word pattern is its anchor and second word, both at hand: do
+	// not load it.
+	two := [2]int32{e, a.second}
+	pat := two[:]
+	if a.n > 2 {
+		pat = ix.pats[a.off : a.off+int32(a.n)]
+	}
+	for f := fieldTitle; f < fieldSource; f++ {
+		var one [1]ospan
+		if mask&(1<<f) != 0 && len(d.findPat(a.m, pat, f, true, one[:0])) == 0 {
+			mask &^= 1 << f
+		}
+	}
+	if mask != 0 {
+		d.setFoundIn(a.m, mask, ix.topicsOf[a.tlo:a.thi])
+	}
+}
+
 func (d *doc) setFound(m int32, mask fieldMask) {
+	d.setFoundIn(m, mask, d.ix.topicsOf[d.ix.topicsAt[m]:d.ix.topicsAt[m+1]])
+}
+
+// setFoundIn is setFound for a caller that has m's topics at hand.
+func (d *doc) setFoundIn(m int32, mask fieldMask, topics []int32) {
 	d.found[m] = mask
 	d.touched = append(d.touched, m)
-	for _, t := range d.ix.topicsOf[d.ix.topicsAt[m]:d.ix.topicsAt[m+1]] {
+	for _, t := range topics {
 		w := int(t / 64)
 		d.candidate[w] |= 1 << (t % 64)
 		d.candLo, d.candHi = min(d.candLo, w), max(d.candHi, w+1)
@@ -375,7 +438,7 @@ func (d *doc) find(m int32, f field, first bool, out []ospan) []ospan {
 func (d *doc) findPat(m int32, pat []int32, f field, first bool, out []ospan) []ospan {
 	anchor := pat[0]
 	if len(pat) == 1 {
-		for i := d.head[anchor]; i != 0; i = d.occs[i-1].next {
+		for i := d.est[anchor].head; i != 0; i = d.occs[i-1].next {
 			o := &d.occs[i-1]
 			if o.field == f {
 				out = append(out, ospan{o.pos, o.pos, o.start, o.end})
@@ -387,12 +450,12 @@ func (d *doc) findPat(m int32, pat []int32, f field, first bool, out []ospan) []
 		return out
 	}
 	lo, hi := d.lo[f], d.hi[f]
-	if int64(d.count[anchor])*int64(len(pat)) > 4*int64(hi-lo)+64 {
+	if int64(d.est[anchor].count)*int64(len(pat)) > 4*int64(hi-lo)+64 {
 		// The first word is so frequent that checking each occurrence
 		// could go quadratic: scan once with KMP instead.
 		return d.kmp(m, f, first, out)
 	}
-	for i := d.head[anchor]; i != 0; i = d.occs[i-1].next {
+	for i := d.est[anchor].head; i != 0; i = d.occs[i-1].next {
 		if d.occs[i-1].field != f {
 			continue
 		}
@@ -457,7 +520,7 @@ func (d *doc) groupHas(q, r, entry int32) bool {
 // the pattern; a final prefix is then checked at the next position, so the
 // failure function only ever compares exact words.
 func (d *doc) kmp(m int32, f field, first bool, out []ospan) []ospan {
-	pat, prefixLast, fail := d.ix.pat(m), d.ix.matchers[m].prefixLast, d.ix.fails[m]
+	pat, prefixLast, fail := d.ix.pat(m), d.ix.matchers[m].prefixLast, d.ix.fails[d.ix.failAt[m]:d.ix.failAt[m+1]]
 	exact := pat
 	if prefixLast {
 		exact = exact[:len(exact)-1]
