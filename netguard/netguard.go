@@ -94,7 +94,13 @@ func (p Policy) Transport(dialTimeout time.Duration) *http.Transport {
 		Proxy:                 nil,
 		DialContext:           d.DialContext,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
+		// No total cap on idle connections: with thousands of sources on
+		// hundreds of hosts a cap evicts connections that the next poll of
+		// the same host needs (a new TCP and TLS handshake every time), and
+		// the eviction can fail a request in flight ("putIdleConn: too many
+		// idle connections"). Each host keeps a few; idle ones close after
+		// IdleConnTimeout.
+		MaxIdleConns:          0,
 		MaxIdleConnsPerHost:   4,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,

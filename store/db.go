@@ -45,6 +45,8 @@ type Store struct {
 	writeSlot chan struct{}
 	// hot holds the prepared statements of the delivery and feed paths.
 	hot *hotStmts
+	// cache holds the other statements prepared once (see stmtCache).
+	cache stmtCache
 	// now stamps a failed attempt that MarkRetry cannot date otherwise (a
 	// row marked without having been claimed); see MarkRetry.
 	now func() time.Time
@@ -98,7 +100,7 @@ func newStore(ctx context.Context, eng engine, db *sql.DB) (*Store, error) {
 
 // Close closes the database. Calls in flight may fail.
 func (s *Store) Close() error {
-	if err := errors.Join(s.hot.close(), s.db.Close()); err != nil {
+	if err := errors.Join(s.hot.close(), s.cache.close(), s.db.Close()); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil

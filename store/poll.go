@@ -35,7 +35,11 @@ func scanSourceState(sc interface{ Scan(...any) error }) (news.SourceState, erro
 // SourceState returns what is remembered about a source. An unknown source
 // has a zero state (with its id).
 func (s *Store) SourceState(ctx context.Context, sourceID string) (news.SourceState, error) {
-	st, err := scanSourceState(s.db.QueryRowContext(ctx, `SELECT `+sourceStateColumns+` FROM sources WHERE id = $1`, sourceID))
+	q, err := s.stmt(ctx, `SELECT `+sourceStateColumns+` FROM sources WHERE id = $1`)
+	if err != nil {
+		return news.SourceState{}, fmt.Errorf("store: source state %q: %w", sourceID, err)
+	}
+	st, err := scanSourceState(q.QueryRowContext(ctx, sourceID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return news.SourceState{SourceID: sourceID}, nil
 	}
@@ -83,7 +87,7 @@ func (s *Store) SourceActivity(ctx context.Context, sourceID string, since time.
 // and queues events (source.health deliveries) in the same transaction.
 func (s *Store) SaveSourceState(ctx context.Context, st news.SourceState, events ...news.Delivery) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		if err := upsertSource(ctx, tx, st); err != nil {
+		if err := s.upsertSource(ctx, tx, st); err != nil {
 			return err
 		}
 		for _, d := range events {
@@ -99,7 +103,7 @@ func (s *Store) SaveSourceState(ctx context.Context, st news.SourceState, events
 	return nil
 }
 
-func upsertSource(ctx context.Context, tx *sql.Tx, st news.SourceState) error {
+func (s *Store) upsertSource(ctx context.Context, tx *sql.Tx, st news.SourceState) error {
 	if st.SourceID == "" {
 		return errors.New("empty source id")
 	}
@@ -107,7 +111,19 @@ func upsertSource(ctx context.Context, tx *sql.Tx, st news.SourceState) error {
 		&st.ErrorReason, &st.MovedTo, &st.Health} {
 		*f = cleanText(*f)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO sources (id, url, title, etag, last_modified, baselined,
+	ins, err := s.stmt(ctx, upsertSourceSQL)
+	if err != nil {
+		return err
+	}
+	_, err = tx.StmtContext(ctx, ins).ExecContext(ctx,
+		st.SourceID, st.URL, st.Title, st.ETag, st.LastModified, st.Baselined,
+		msOf(st.LastPoll), msOf(st.LastSuccess), st.LastError, st.Failures,
+		st.ErrorReason, msOf(st.NextPoll), st.MinInterval.Milliseconds(), st.MovedTo, st.Health)
+	return err
+}
+
+// upsertSourceSQL writes a source's whole state.
+const upsertSourceSQL = `INSERT INTO sources (id, url, title, etag, last_modified, baselined,
 			last_poll, last_success, last_error, failures, error_reason, next_poll, min_interval, moved_to, health)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		ON CONFLICT (id) DO UPDATE SET
@@ -116,12 +132,7 @@ func upsertSource(ctx context.Context, tx *sql.Tx, st news.SourceState) error {
 			last_poll = excluded.last_poll, last_success = excluded.last_success,
 			last_error = excluded.last_error, failures = excluded.failures,
 			error_reason = excluded.error_reason, next_poll = excluded.next_poll,
-			min_interval = excluded.min_interval, moved_to = excluded.moved_to, health = excluded.health`,
-		st.SourceID, st.URL, st.Title, st.ETag, st.LastModified, st.Baselined,
-		msOf(st.LastPoll), msOf(st.LastSuccess), st.LastError, st.Failures,
-		st.ErrorReason, msOf(st.NextPoll), st.MinInterval.Milliseconds(), st.MovedTo, st.Health)
-	return err
-}
+			min_interval = excluded.min_interval, moved_to = excluded.moved_to, health = excluded.health`
 
 // unseenChunk bounds the parameters of one IN (...) list, well below every
 // SQL engine's limit.
@@ -137,7 +148,7 @@ func (s *Store) UnseenItems(ctx context.Context, ids []string) ([]string, error)
 		for i, id := range chunk {
 			args[i] = id
 		}
-		if err := collectSeen(ctx, s.db, chunk, args, seen); err != nil {
+		if err := s.collectSeen(ctx, args, seen); err != nil {
 			return nil, fmt.Errorf("store: unseen items: %w", err)
 		}
 	}
@@ -150,8 +161,13 @@ func (s *Store) UnseenItems(ctx context.Context, ids []string) ([]string, error)
 	return out, nil
 }
 
-func collectSeen(ctx context.Context, db *sql.DB, chunk []string, args []any, seen map[string]bool) error {
-	rows, err := db.QueryContext(ctx, `SELECT id FROM items WHERE id IN (`+placeholders(1, len(chunk))+`)`, args...)
+func (s *Store) collectSeen(ctx context.Context, args []any, seen map[string]bool) error {
+	args = padded(args)
+	q, err := s.stmt(ctx, `SELECT id FROM items WHERE id IN (`+placeholders(1, len(args))+`)`)
+	if err != nil {
+		return err
+	}
+	rows, err := q.QueryContext(ctx, args...)
 	if err != nil {
 		return err
 	}
@@ -200,7 +216,7 @@ func collectSeen(ctx context.Context, db *sql.DB, chunk []string, args []any, se
 // poll's time (State.LastPoll).
 func (s *Store) SavePoll(ctx context.Context, p news.PollResult) (newDeliveries int, err error) {
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		n, err := savePoll(ctx, tx, p)
+		n, err := s.savePoll(ctx, tx, p)
 		newDeliveries = n
 		return err
 	})
@@ -216,7 +232,8 @@ type matchKey struct{ topic, item string }
 // (most polls bring no matches, corrections or deliveries) and closed with
 // the transaction.
 type pollTx struct {
-	ctx context.Context
+	store *Store
+	ctx   context.Context
 	tx  *sql.Tx
 	src string
 	// fresh holds the published time of each item this call inserted;
@@ -233,10 +250,11 @@ func (p *pollTx) stmt(query string) (*sql.Stmt, error) {
 	if st, ok := p.stmts[query]; ok {
 		return st, nil
 	}
-	st, err := p.tx.PrepareContext(p.ctx, query)
+	shared, err := p.store.stmt(p.ctx, query)
 	if err != nil {
 		return nil, err
 	}
+	st := p.tx.StmtContext(p.ctx, shared)
 	p.stmts[query] = st
 	return st, nil
 }
@@ -247,12 +265,12 @@ func (p *pollTx) close() {
 	}
 }
 
-func savePoll(ctx context.Context, tx *sql.Tx, r news.PollResult) (int, error) {
-	p := &pollTx{ctx: ctx, tx: tx, src: r.State.SourceID,
+func (s *Store) savePoll(ctx context.Context, tx *sql.Tx, r news.PollResult) (int, error) {
+	p := &pollTx{store: s, ctx: ctx, tx: tx, src: r.State.SourceID,
 		fresh: make(map[string]sql.NullInt64, len(r.Items)), matched: map[matchKey]bool{},
 		known: map[matchKey]bool{}, stmts: map[string]*sql.Stmt{}}
 	defer p.close()
-	if err := upsertSource(ctx, tx, r.State); err != nil {
+	if err := s.upsertSource(ctx, tx, r.State); err != nil {
 		return 0, fmt.Errorf("source state: %w", err)
 	}
 	for _, it := range r.Items {

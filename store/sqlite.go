@@ -24,6 +24,7 @@ const maxConns = 4
 //   - foreign_keys(1): off by default in SQLite; the schema relies on it.
 //   - synchronous(NORMAL): durable across process crashes in WAL mode; a
 //     power loss can lose the last commits but never corrupts the file.
+//   - wal_autocheckpoint(4000), cache_size(-8192): see sqliteDSN.
 //   - _txlock=immediate: write transactions take the write lock at BEGIN,
 //     so a transaction that read first can never fail to upgrade its lock.
 func sqliteDSN(path string) string {
@@ -32,6 +33,14 @@ func sqliteDSN(path string) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// A checkpoint every 16 MiB of WAL instead of 4: a poll rewrites the
+	// same index pages again and again, and a rarer checkpoint writes each
+	// of them back once (measured: checkpoints were a quarter of ingest
+	// CPU at the default).
+	q.Add("_pragma", "wal_autocheckpoint(4000)")
+	// 8 MiB of page cache per connection instead of 2: fewer reads of the
+	// index pages every poll touches, within the memory budget.
+	q.Add("_pragma", "cache_size(-8192)")
 	q.Set("_txlock", "immediate")
 	// SQLite URI filenames decode %XX and end the path at '?' or '#'.
 	p := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)

@@ -62,7 +62,11 @@ func (s *Store) FindStory(ctx context.Context, topicID, canonicalURL, titleKey s
 	if titleKey != "" {
 		args = append(args, titleKey)
 	}
-	err = s.db.QueryRowContext(ctx, q, args...).Scan(&firstItemID)
+	stmt, err := s.stmt(ctx, q)
+	if err != nil {
+		return "", false, fmt.Errorf("store: find story for topic %q: %w", topicID, err)
+	}
+	err = stmt.QueryRowContext(ctx, args...).Scan(&firstItemID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
