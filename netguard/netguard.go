@@ -91,9 +91,9 @@ func (p Policy) Dialer(timeout time.Duration) *net.Dialer {
 func (p Policy) Transport(dialTimeout time.Duration) *http.Transport {
 	d := p.Dialer(dialTimeout)
 	return &http.Transport{
-		Proxy:                 nil,
-		DialContext:           d.DialContext,
-		ForceAttemptHTTP2:     true,
+		Proxy:             nil,
+		DialContext:       d.DialContext,
+		ForceAttemptHTTP2: true,
 		// No total cap on idle connections: with thousands of sources on
 		// hundreds of hosts a cap evicts connections that the next poll of
 		// the same host needs (a new TCP and TLS handshake every time), and

@@ -234,8 +234,8 @@ type matchKey struct{ topic, item string }
 type pollTx struct {
 	store *Store
 	ctx   context.Context
-	tx  *sql.Tx
-	src string
+	tx    *sql.Tx
+	src   string
 	// fresh holds the published time of each item this call inserted;
 	// only these get matches and match.created deliveries.
 	fresh map[string]sql.NullInt64
