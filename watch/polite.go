@@ -15,6 +15,10 @@ import (
 // Politeness says how wirewatch treats the servers it polls and how it
 // judges a source's health. The zero value means the defaults.
 type Politeness struct {
+	// MaxConcurrent caps the polls in flight at once across all sources
+	// (default 64): at start-up thousands of sources fall due together, and
+	// memory grows with the feeds being parsed at once.
+	MaxConcurrent int
 	// PerHost caps concurrent fetches from one host (default 2); Spacing
 	// is the least time between the starts of two fetches from one host
 	// (default 0: none).
@@ -41,6 +45,9 @@ type Politeness struct {
 }
 
 func (p Politeness) withDefaults() Politeness {
+	if p.MaxConcurrent <= 0 {
+		p.MaxConcurrent = 64
+	}
 	if p.PerHost <= 0 {
 		p.PerHost = 2
 	}

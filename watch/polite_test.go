@@ -326,3 +326,38 @@ func TestAdaptiveIntervalAndSilenceRules(t *testing.T) {
 		t.Error("a source of 10 items a day, quiet for 15h, is not silent")
 	}
 }
+
+func TestMaxConcurrentPolls(t *testing.T) {
+	st := newMemStore()
+	var inFlight, peak atomic.Int32
+	release := make(chan struct{})
+	f := &scriptFetcher{fn: func(req news.FetchRequest) (news.FetchResult, error) {
+		n := inFlight.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		<-release
+		inFlight.Add(-1)
+		return news.FetchResult{ETag: "e"}, nil
+	}}
+	p := NewPoller(PollerConfig{Fetcher: f, Matcher: wordMatcher{}, Store: st, Politeness: Politeness{MaxConcurrent: 3}})
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			p.Poll(context.Background(), news.Source{ID: fmt.Sprintf("s%d", i), URL: fmt.Sprintf("https://h%d.example/f", i)})
+		})
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for inFlight.Load() < 3 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	if peak.Load() != 3 || f.count() != 10 {
+		t.Errorf("peak %d polls in flight (want 3), %d fetches", peak.Load(), f.count())
+	}
+}

@@ -86,6 +86,7 @@ type Poller struct {
 	hubs        HubSubscriber
 	hubFallback time.Duration
 	hosts       *hostLimits
+	inflight    chan struct{} // one token per poll in flight (Politeness.MaxConcurrent)
 	outage      *outageTracker
 
 	mu      sync.Mutex
@@ -128,6 +129,7 @@ func NewPoller(c PollerConfig) *Poller {
 		running: make(map[string]bool), silenceChecked: make(map[string]time.Time),
 	}
 	p.hosts = newHostLimits(p.polite.PerHost, p.polite.Spacing)
+	p.inflight = make(chan struct{}, p.polite.MaxConcurrent)
 	p.outage = newOutageTracker(p.polite.OutageHosts, p.polite.OutageWindow)
 	if p.logger == nil {
 		p.logger = slog.Default()
@@ -239,6 +241,12 @@ func (p *Poller) poll(ctx context.Context, src news.Source, o pollOptions) (Repo
 	}
 	host := hostOf(fetchURL)
 
+	select {
+	case p.inflight <- struct{}{}:
+	case <-ctx.Done():
+		return rep, fmt.Errorf("watch: poll %q: wait for a free slot: %w", src.ID, ctx.Err())
+	}
+	defer func() { <-p.inflight }()
 	release, err := p.hosts.acquire(ctx, host)
 	if err != nil {
 		return rep, fmt.Errorf("watch: poll %q: wait for host %s: %w", src.ID, host, err)

@@ -807,6 +807,12 @@ func (d decoder) polling(v *yaml.Node) watch.Politeness {
 	var p watch.Politeness
 	d.mapping(v, "polling", func(key string, k, v *yaml.Node) {
 		switch key {
+		case "max_concurrent":
+			n := d.number(v)
+			if n < 1 || n > 4096 || n != float64(int(n)) {
+				d.p.add(v, "polling: max_concurrent must be a whole number from 1 to 4096")
+			}
+			p.MaxConcurrent = int(n)
 		case "per_host":
 			n := d.number(v)
 			if n < 1 || n > 64 || n != float64(int(n)) {
@@ -828,7 +834,7 @@ func (d decoder) polling(v *yaml.Node) watch.Politeness {
 			}
 			p.FailedAfter = int(n)
 		default:
-			d.unknown(k, key, "per_host, spacing, min_backoff, max_backoff, max_interval, failed_after")
+			d.unknown(k, key, "max_concurrent, per_host, spacing, min_backoff, max_backoff, max_interval, failed_after")
 		}
 	})
 	if p.MinBackoff > 0 && p.MaxBackoff > 0 && p.MaxBackoff < p.MinBackoff {
