@@ -867,6 +867,18 @@ func (c *compiler) finish() {
 		ix.seconds[i] = a.second
 	}
 	ix.dict.build(c.words, kind)
+	for id, m := range ix.matchers {
+		if m.source || m.n < 2 {
+			continue
+		}
+		pat := ix.pat(int32(id))
+		if m.prefixLast {
+			pat = pat[:len(pat)-1] // a final prefix is looked up apart: see prefixesOf
+		}
+		for k := 1; k < len(pat); k++ {
+			ix.dict.addPair(ix.dict.keys.get(int(pat[k-1])), ix.dict.keys.get(int(pat[k])))
+		}
+	}
 	ix.prefixes = c.trie.freeze(kind)
 	ix.fields &^= 1 << fieldSource // compared, not tokenised
 	ix.docs.New = func() any { return ix.newDoc() }

@@ -19,7 +19,14 @@ type dict struct {
 	// (see doc.record): common words that are only ever later words of
 	// phrases pass filter but not lead, so most of a text's words are
 	// turned away without touching the table.
-	lead  []uint64
+	lead []uint64
+	// pairs has a bit (see pairBit) for every two words that follow each
+	// other in some pattern. Near a phrase start, a word that only ever
+	// follows another one in a phrase can matter only right after that
+	// one: the common words inside phrases ("against" in "crimes against
+	// humanity") are turned away everywhere else without touching the
+	// table (see doc.ascii).
+	pairs []uint64
 	slots []slot
 	mask  uint32
 	// keys holds each entry's word (by entry id; "" for prefix entries).
@@ -93,6 +100,34 @@ func (d *dict) mayHave(h uint64, lead bool) bool {
 	return f[k/64]&(1<<(k%64)) != 0
 }
 
+// wordHash is the hash of a normalised word, as the tokenizer's sink
+// works it out (mix of the packed word, or hashLong).
+func wordHash(w string) uint64 {
+	if len(w) <= maxPacked {
+		return mix(pack(w, false))
+	}
+	return hashLong(w, false)
+}
+
+// pairBit returns the bit of dict.pairs for word hash h following word
+// hash prev.
+func pairBit(prev, h uint64) uint64 {
+	return (prev*0x9E3779B97F4A7C15 + h) >> filterShift
+}
+
+// mayFollow reports whether the word with hash h may follow the word with
+// hash prev in some pattern.
+func (d *dict) mayFollow(prev, h uint64) bool {
+	k := pairBit(prev, h)
+	return d.pairs[k/64]&(1<<(k%64)) != 0
+}
+
+// addPair records that word b follows word a in some pattern.
+func (d *dict) addPair(a, b string) {
+	k := pairBit(wordHash(a), wordHash(b))
+	d.pairs[k/64] |= 1 << (k % 64)
+}
+
 // hashLong hashes a word longer than maxPacked bytes, eight bytes at a
 // time, folding as pack does.
 func hashLong[T string | []byte](s T, fold bool) uint64 {
@@ -125,6 +160,12 @@ func (d *dict) lookupPacked(p uint64, lead bool) (uint32, bool) {
 	if !d.mayHave(h, lead) {
 		return 0, false
 	}
+	return d.probePacked(p, h)
+}
+
+// probePacked looks up the word packed as p, whose hash is h, in the
+// table.
+func (d *dict) probePacked(p, h uint64) (uint32, bool) {
 	for i := uint32(h) & d.mask; ; i = (i + 1) & d.mask {
 		s := &d.slots[i]
 		if s.entry == 0 {
@@ -151,6 +192,12 @@ func lookup[T string | []byte](d *dict, s T, fold, lead bool) (uint32, bool) {
 	if !d.mayHave(h, lead) {
 		return 0, false
 	}
+	return probeLong(d, s, fold, h)
+}
+
+// probeLong looks up word s, longer than maxPacked bytes and with hash h,
+// in the table (fold as in lookup).
+func probeLong[T string | []byte](d *dict, s T, fold bool, h uint64) (uint32, bool) {
 	for i := uint32(h) & d.mask; ; i = (i + 1) & d.mask {
 		sl := &d.slots[i]
 		if sl.entry == 0 {
@@ -191,6 +238,7 @@ func (d *dict) build(words map[string]int32, kind []uint8) {
 	d.n = len(words)
 	d.filter = make([]uint64, filterBits/64)
 	d.lead = make([]uint64, filterBits/64)
+	d.pairs = make([]uint64, filterBits/64)
 	for w, e := range words {
 		s := slot{entry: uint32(e+1) | uint32(kind[e])<<kindShift}
 		var h uint64

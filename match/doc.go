@@ -192,8 +192,10 @@
 //     32 KiB table of lengths, a filter, then a probe); an occurrence is
 //     recorded only for tokens some pattern needs. Words that only ever
 //     occur inside phrases are recorded, and even looked up, only where a
-//     phrase could start close enough to reach them: elsewhere a second
-//     filter of the words that start a pattern turns them away.
+//     phrase could start close enough to reach them, and there only
+//     right after a word they follow in some pattern: elsewhere a second
+//     filter of the words that start a pattern turns them away, and a
+//     filter of word pairs does near a phrase start.
 //   - Patterns (a word, a prefix, a phrase, a synonym variant) are shared
 //     by all topics. A pattern is checked only when its first word
 //     occurred, and a phrase only when its second word occurred too (right
@@ -208,8 +210,10 @@
 //     as a small flat program.
 //   - The few topics that match are reported together: the terms, hits and
 //     marks of all of them are worked out in scratch space and copied out
-//     into one allocation each, and every snippet window is rendered once
-//     per item, however many matches show it.
+//     into arrays shared by the results of many items (each result its own
+//     capped stretch), and every snippet window is rendered once per item,
+//     however many matches show it, with its offset mapping kept per
+//     stretch of text rather than per byte.
 //
 // Lookups that miss the processor's caches are what matching 10,000 topics
 // costs, so the structures are laid out for few of them: what an item's

@@ -81,8 +81,14 @@ func TestRenderWindow(t *testing.T) {
 func checkRender(t *testing.T, text string, lo, hi int) {
 	t.Helper()
 	wantText, wantStart, wantEnd := refRenderWindow(text, lo, hi)
+	r, _, b := renderWindow(text, lo, hi, nil, nil)
 	startAt, endAt := make([]int32, hi-lo+1), make([]int32, hi-lo+1)
-	_, b := renderWindow(text, lo, hi, startAt, endAt, nil)
+	for i := lo; i <= hi; i++ {
+		if i < hi {
+			startAt[i-lo] = r.startOf(i)
+		}
+		endAt[i-lo] = r.endOf(i)
+	}
 	if got := string(b); got != wantText || !reflect.DeepEqual(startAt, wantStart) || !reflect.DeepEqual(endAt, wantEnd) {
 		t.Fatalf("renderWindow(%q, %d, %d) = %q %v %v, want %q %v %v", text, lo, hi, got, startAt, endAt, wantText, wantStart, wantEnd)
 	}

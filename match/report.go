@@ -105,14 +105,20 @@ func (d *doc) matches(held []int32, now time.Time) []news.Match {
 	if len(res) == 0 {
 		return nil
 	}
-	out := make([]news.Match, len(res))
-	terms := make([]string, len(d.termBuf))
+	// Small items' results are cut from chunks kept across calls (see
+	// resultChunks); a big item's get their own arrays.
+	ch := &d.chunks
+	if len(d.texts[fieldTitle])+len(d.texts[fieldSummary])+len(d.texts[fieldContent]) > chunkItemBytes {
+		ch = &resultChunks{}
+	}
+	out := carve(&ch.matches, len(res), chunkMatches)
+	terms := carve(&ch.terms, len(d.termBuf), chunkTerms)
 	copy(terms, d.termBuf)
-	hits := make([]news.Hit, len(d.hitBuf))
+	hits := carve(&ch.hits, len(d.hitBuf), chunkHits)
 	copy(hits, d.hitBuf)
 	var marks []news.Span
 	if len(d.markBuf) > 0 {
-		marks = make([]news.Span, len(d.markBuf))
+		marks = carve(&ch.marks, len(d.markBuf), chunkMarks)
 		copy(marks, d.markBuf)
 	}
 	snippets := string(d.snipArena)
@@ -127,6 +133,52 @@ func (d *doc) matches(held []int32, now time.Time) []news.Match {
 		}
 	}
 	return out
+}
+
+// resultChunks are the arrays the results of Match calls on one pooled
+// doc are cut from: each call's matches, terms, hits and marks are a
+// stretch of these, never handed out twice, capped so that appending to
+// one allocates rather than overwrite the next. Each is about 16 KiB and
+// serves many calls: an allocation of an array with pointers is costly
+// (zeroing, a fresh span every few arrays of a few KiB), and a call with
+// 10,000 topics makes four.
+//
+// A chunk lives as long as any result cut from it, and the doc holds the
+// one being cut, so results keep a few dozen earlier items' results (and
+// the texts their hits and ids point into) alive: only items of at most
+// chunkItemBytes of text use the chunks, which bounds that.
+type resultChunks struct {
+	matches []news.Match
+	terms   []string
+	hits    []news.Hit
+	marks   []news.Span
+}
+
+// Chunk lengths (about 16 KiB each), and the largest item whose results
+// are cut from chunks.
+const (
+	chunkMatches   = 80
+	chunkTerms     = 1024
+	chunkHits      = 340
+	chunkMarks     = 1024
+	chunkItemBytes = 16 << 10
+)
+
+// carve returns n zero elements cut from chunk, with capacity n; a chunk
+// without room is replaced by a fresh one of size elements. More than a
+// quarter of that, or none (an empty slice, not nil, as before), get an
+// array of their own.
+func carve[T any](chunk *[]T, n, size int) []T {
+	if n == 0 || 4*n > size {
+		return make([]T, n)
+	}
+	c := *chunk
+	if cap(c)-len(c) < n {
+		c = make([]T, 0, size)
+	}
+	s := c[len(c) : len(c)+n : len(c)+n]
+	*chunk = c[:len(c)+n]
+	return s
 }
 
 // matchRes is a match worked out by matches: its terms, hits and marks
@@ -585,10 +637,8 @@ func (d *doc) render(f field, hs, he int) rendered {
 	}
 	i, ok := d.findWin(snippetKey{f, lo, hi})
 	if !ok {
-		n := len(d.offArena)
-		d.offArena = slices.Grow(d.offArena, 2*(hi-lo+1))[:n+2*(hi-lo+1)]
 		var r rendered
-		r, d.snipBuf = renderWindow(text, lo, hi, d.offArena[n:n+hi-lo+1], d.offArena[n+hi-lo+1:], d.snipBuf)
+		r, d.pieceArena, d.snipBuf = renderWindow(text, lo, hi, d.pieceArena, d.snipBuf)
 		r.f, r.off, r.n = f, int32(len(d.snipArena)), int32(len(d.snipBuf))
 		d.snipArena = append(d.snipArena, d.snipBuf...)
 		i = int32(len(d.wins))
@@ -713,28 +763,93 @@ func snippetWindow(text string, hs, he int) (lo, hi int) {
 // rendered is a snippet: text[lo:hi] with whitespace runs collapsed to one
 // space, trimmed, with "…" where the text was cut (the bytes
 // doc.snipArena[off:off+n]), and the mapping from offsets in the field's
-// text to offsets in the snippet.
+// text to offsets in the snippet (see startOf and endOf).
 type rendered struct {
 	f      field
 	off, n int32
 	lo, hi int
-	// startAt[i-lo] is where the character at i is written (-1 if i does
-	// not start one); endAt[i-lo] is the snippet's length before the
-	// character at i, for i in [lo, hi].
-	startAt, endAt []int32
+	text   string // the field's text
+	// pieces cover [lo, hi) in order; endHi is endOf(hi). The mapping is
+	// kept by piece rather than by byte: most of a window is a few long
+	// stretches copied as they are, where it is a sum, and writing two
+	// offsets for every byte of every window cost more than the copy.
+	pieces []piece
+	endHi  int32
 }
 
-// renderWindow renders text[lo:hi] into buf[:0], using startAt and endAt
-// (hi-lo+1 long each) for the offset maps; it returns the snippet's bytes,
-// in buf grown.
+// piece is a part of a rendered window starting at byte src of the text:
+// a plain stretch (see stretchEnd), written whole from dst on, or one
+// character, written at dst (-1 when it is whitespace, not written) and
+// ending at e1. e0 is where the snippet ends before the piece.
+type piece struct {
+	src, dst, e0, e1 int32
+	plain            bool
+}
+
+// at returns the piece holding byte i of the text, lo ≤ i < hi.
+func (r *rendered) at(i int) *piece {
+	ps := r.pieces
+	k, n := 0, len(ps)
+	for n > 1 {
+		half := n / 2
+		if int(ps[k+half].src) <= i {
+			k += half
+			n -= half
+		} else {
+			n = half
+		}
+	}
+	return &ps[k]
+}
+
+// startOf returns where the character at byte i of the text (lo ≤ i < hi)
+// is written in the snippet, or -1 if i starts no written character.
+func (r *rendered) startOf(i int) int32 {
+	p := r.at(i)
+	if p.plain {
+		if r.text[i] == ' ' {
+			return -1
+		}
+		return p.dst + int32(i) - p.src
+	}
+	if i == int(p.src) {
+		return p.dst
+	}
+	return -1 // inside a character: never a token edge
+}
+
+// endOf returns the snippet's length before the character at byte i of
+// the text, for lo ≤ i ≤ hi: where an occurrence ending at i ends.
+func (r *rendered) endOf(i int) int32 {
+	if i == r.hi {
+		return r.endHi
+	}
+	p := r.at(i)
+	switch {
+	case i == int(p.src):
+		return p.e0
+	case !p.plain:
+		return p.e1
+	case r.text[i-1] == ' ':
+		// A space is pending until the next character is written, so that
+		// character ends where the space is.
+		return p.dst + int32(i) - p.src - 1
+	}
+	return p.dst + int32(i) - p.src
+}
+
+// renderWindow renders text[lo:hi] into buf[:0], appending the pieces of
+// its offset mapping to pieces; it returns the snippet's bytes, in buf
+// grown, and pieces grown (the rendered's pieces are those appended).
 //
 // Most of any text is runs of ASCII other than whitespace separated by
 // single spaces, which are written as they are: such a stretch is copied
 // and mapped whole, and the loop finding its end rarely branches the
 // other way. Whitespace runs, other whitespace and non-ASCII characters go
 // one character at a time.
-func renderWindow(text string, lo, hi int, startAt, endAt []int32, buf []byte) (rendered, []byte) {
-	r := rendered{lo: lo, hi: hi, startAt: startAt, endAt: endAt}
+func renderWindow(text string, lo, hi int, pieces []piece, buf []byte) (rendered, []piece, []byte) {
+	r := rendered{lo: lo, hi: hi, text: text}
+	n0 := len(pieces)
 	b := buf[:0]
 	if lo > 0 {
 		b = append(b, "…"...)
@@ -750,61 +865,42 @@ func renderWindow(text string, lo, hi int, startAt, endAt []int32, buf []byte) (
 				b = append(b, ' ')
 				space = false
 			}
-			v := int32(len(b))
-			seg := text[i:j]
-			sa, ea := startAt[i-lo:j-lo], endAt[i-lo:j-lo]
-			sa, ea = sa[:len(seg)], ea[:len(seg)]
-			// Without branches, as spaces come every few bytes: a space
-			// starts no token (-1), and is pending until the next
-			// character is written, so that character ends where the
-			// space is.
-			var after int32 // 1 after a space
-			for k := 0; k < len(seg); k++ {
-				o := v + int32(k)
-				var sp int32
-				if seg[k] == ' ' {
-					sp = 1
-				}
-				sa[k], ea[k] = o|-sp, o-after
-				after = sp
-			}
-			ea[0] = e0
-			b = append(b, seg...)
+			pieces = append(pieces, piece{src: int32(i), dst: int32(len(b)), e0: e0, plain: true})
+			b = append(b, text[i:j]...)
 			i = j
 			continue
 		}
-		endAt[i-lo] = int32(len(b))
+		p := piece{src: int32(i), dst: -1, e0: int32(len(b))}
 		if c < utf8.RuneSelf { // ASCII whitespace
 			space = len(b) > base
-			startAt[i-lo] = -1
+			p.e1 = p.e0
+			pieces = append(pieces, p)
 			i++
 			continue
 		}
 		r, w := utf8.DecodeRuneInString(text[i:hi])
 		if unicode.IsSpace(r) {
 			space = len(b) > base
-			startAt[i-lo] = -1
 		} else {
 			if space {
 				b = append(b, ' ')
 				space = false
 			}
-			startAt[i-lo] = int32(len(b))
+			p.dst = int32(len(b))
 			// An invalid byte decodes to, and is written as, U+FFFD: a
 			// snippet ends up in JSON payloads and feeds.
 			b = utf8.AppendRune(b, r)
 		}
-		for k := i + 1; k < i+w; k++ {
-			startAt[k-lo] = -1 // inside a character: never a token edge
-			endAt[k-lo] = int32(len(b))
-		}
+		p.e1 = int32(len(b))
+		pieces = append(pieces, p)
 		i += w
 	}
-	endAt[hi-lo] = int32(len(b))
+	r.endHi = int32(len(b))
 	if hi < len(text) {
 		b = append(b, "…"...)
 	}
-	return r, b
+	r.pieces = pieces[n0:len(pieces):len(pieces)]
+	return r, pieces, b
 }
 
 // stretchEnd returns the end of the stretch that continues at j, within
@@ -879,7 +975,7 @@ func (r *rendered) marks(occs []ospan, out []news.Span) []news.Span {
 		return out
 	}
 	for _, s := range occs {
-		start, end := r.startAt[int(s.start)-r.lo], r.endAt[int(s.end)-r.lo]
+		start, end := r.startOf(int(s.start)), r.endOf(int(s.end))
 		if start < 0 || end <= start {
 			continue
 		}

@@ -55,8 +55,10 @@ type doc struct {
 	cur    field
 	pos    int32
 	// lastAnchor is the position of the field's last token that starts a
-	// multi-token pattern.
+	// multi-token pattern; prev is the hash of the token before (see
+	// ascii).
 	lastAnchor int32
+	prev       uint64
 
 	// est is per entry what the item holds of it (see entryState); seen
 	// lists the entries that occurred, in order of first occurrence.
@@ -92,7 +94,7 @@ type doc struct {
 	// whatever the hit (see fitsWhole), among the fields in sized.
 	fits, sized fieldMask
 	spanArena   []ospan
-	offArena    []int32
+	pieceArena  []piece
 	scratch     []ospan
 	// mslot is, per matcher, the index+1 in firsts of its first
 	// occurrences (see firstSpan); slotted lists the matchers that have one.
@@ -110,11 +112,13 @@ type doc struct {
 	// snipArena holds the item's rendered snippets, and mres the matches
 	// being reported (see matches).
 	snipArena []byte
-	mres      []matchRes
-	held      []int32
-	open      []int32 // candidates that pass their gate (see decide)
-	follow    []int32 // scratch for resolve
-	sink      int32   // see prefetch
+	// chunks are what results are cut from (see resultChunks).
+	chunks resultChunks
+	mres   []matchRes
+	held   []int32
+	open   []int32 // candidates that pass their gate (see decide)
+	follow []int32 // scratch for resolve
+	sink   int32   // see prefetch
 }
 
 // entryState is what an item holds of one entry: its first and last
@@ -205,14 +209,15 @@ func (ix *Index) release(d *doc) {
 	d.texts = [numFields]string{}
 	clear(d.spans)
 	clear(d.near)
+	clear(d.wins) // a window holds its field's text: do not pin it
 	d.wins, d.hitWins, d.winIndex, d.hitIndex = d.wins[:0], d.hitWins[:0], nil, nil
 	d.fits, d.sized = 0, 0
-	d.spanArena, d.offArena, d.scratch = d.spanArena[:0], d.offArena[:0], d.scratch[:0]
+	d.spanArena, d.pieceArena, d.scratch = d.spanArena[:0], d.pieceArena[:0], d.scratch[:0]
 	clear(d.hitBuf[:cap(d.hitBuf)]) // hits point into the item's text: do not pin it
 	d.termBuf, d.hitBuf, d.markBuf, d.snipArena, d.mres = d.termBuf[:0], d.hitBuf[:0], d.markBuf[:0], d.snipArena[:0], d.mres[:0]
-	if cap(d.occs) > 1<<16 || cap(d.spanArena) > 1<<16 || cap(d.offArena) > 1<<16 || cap(d.scratch) > 1<<16 {
+	if cap(d.occs) > 1<<16 || cap(d.spanArena) > 1<<16 || cap(d.pieceArena) > 1<<16 || cap(d.scratch) > 1<<16 {
 		// Do not keep a huge item's occurrences alive in the pool.
-		d.occs, d.spanArena, d.offArena, d.scratch = nil, nil, nil, nil
+		d.occs, d.spanArena, d.pieceArena, d.scratch = nil, nil, nil, nil
 	}
 	d.occs = d.occs[:0]
 	ix.docs.Put(d)
@@ -220,19 +225,36 @@ func (ix *Index) release(d *doc) {
 
 // ascii and token are the tokenizer's sink: each token is looked up in
 // the dictionary, as a word and as every prefix it starts with.
+//
+// Away from any phrase start only the words that start a pattern can
+// matter (the lead filter); within reach of one, a word that only ever
+// follows another in a phrase is looked up only right after a word it
+// follows somewhere (dict.pairs). Both filters only turn away words that
+// record would drop or that no pattern occurrence can contain, so every
+// position of a real occurrence is still recorded.
 func (d *doc) ascii(text string, packed uint64, start, end int) {
 	pos := d.pos
 	d.pos++
-	var ek uint32
-	var ok bool
-	lead := pos-d.lastAnchor >= d.ix.maxPat // only a pattern's first word can matter here
+	dc := &d.ix.dict
+	var h uint64
 	if packed != 0 {
-		ek, ok = d.ix.dict.lookupPacked(packed, lead)
+		h = mix(packed)
 	} else {
-		ek, ok = lookup(&d.ix.dict, text, true, lead)
+		h = hashLong(text, true)
 	}
-	if ok {
-		d.record(ek, pos, start, end)
+	prev := d.prev
+	d.prev = h
+	if dc.n != 0 && (dc.mayHave(h, true) || pos-d.lastAnchor < d.ix.maxPat && dc.mayFollow(prev, h)) {
+		var ek uint32
+		var ok bool
+		if packed != 0 {
+			ek, ok = dc.probePacked(packed, h)
+		} else {
+			ek, ok = probeLong(dc, text, true, h)
+		}
+		if ok {
+			d.record(ek, pos, start, end)
+		}
 	}
 	prefixesOf(d, text, true, packed, pos, start, end)
 }
@@ -240,8 +262,27 @@ func (d *doc) ascii(text string, packed uint64, start, end int) {
 func (d *doc) token(text []byte, start, end int) {
 	pos := d.pos
 	d.pos++
-	if ek, ok := lookup(&d.ix.dict, text, false, pos-d.lastAnchor >= d.ix.maxPat); ok {
-		d.record(ek, pos, start, end)
+	dc := &d.ix.dict
+	var h, packed uint64
+	if len(text) <= maxPacked {
+		packed = pack(text, false)
+		h = mix(packed)
+	} else {
+		h = hashLong(text, false)
+	}
+	prev := d.prev
+	d.prev = h
+	if dc.n != 0 && (dc.mayHave(h, true) || pos-d.lastAnchor < d.ix.maxPat && dc.mayFollow(prev, h)) {
+		var ek uint32
+		var ok bool
+		if packed != 0 {
+			ek, ok = dc.probePacked(packed, h)
+		} else {
+			ek, ok = probeLong(dc, text, false, h)
+		}
+		if ok {
+			d.record(ek, pos, start, end)
+		}
 	}
 	prefixesOf(d, text, false, 0, pos, start, end)
 }
