@@ -95,6 +95,9 @@ func newStore(ctx context.Context, eng engine, db *sql.DB) (*Store, error) {
 		// see one state.
 		s.snapshot.Isolation = sql.LevelRepeatableRead
 	}
+	if err := s.warmStatements(ctx); err != nil {
+		return nil, errors.Join(err, hot.close(), s.cache.close())
+	}
 	return s, nil
 }
 

@@ -111,11 +111,11 @@ func (s *Store) upsertSource(ctx context.Context, tx *sql.Tx, st news.SourceStat
 		&st.ErrorReason, &st.MovedTo, &st.Health} {
 		*f = cleanText(*f)
 	}
-	ins, err := s.stmt(ctx, upsertSourceSQL)
+	ins, err := s.txStmt(ctx, tx, upsertSourceSQL)
 	if err != nil {
 		return err
 	}
-	_, err = tx.StmtContext(ctx, ins).ExecContext(ctx,
+	_, err = ins.ExecContext(ctx,
 		st.SourceID, st.URL, st.Title, st.ETag, st.LastModified, st.Baselined,
 		msOf(st.LastPoll), msOf(st.LastSuccess), st.LastError, st.Failures,
 		st.ErrorReason, msOf(st.NextPoll), st.MinInterval.Milliseconds(), st.MovedTo, st.Health)
@@ -250,11 +250,10 @@ func (p *pollTx) stmt(query string) (*sql.Stmt, error) {
 	if st, ok := p.stmts[query]; ok {
 		return st, nil
 	}
-	shared, err := p.store.stmt(p.ctx, query)
+	st, err := p.store.txStmt(p.ctx, p.tx, query)
 	if err != nil {
 		return nil, err
 	}
-	st := p.tx.StmtContext(p.ctx, shared)
 	p.stmts[query] = st
 	return st, nil
 }
@@ -449,6 +448,9 @@ func (p *pollTx) correctItem(it news.Item) error {
 	return nil
 }
 
+// matchExistsSQL counts a (topic, item)'s match: 0 or 1.
+const matchExistsSQL = `SELECT COUNT(*) FROM matches WHERE topic_id = $1 AND item_id = $2`
+
 const insertMatchSQL = `INSERT INTO matches (topic_id, item_id,
 		item_published, terms, hits, score, snippet, marks, matched_at, baseline, duplicate_of)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -491,7 +493,7 @@ func (p *pollTx) matchExists(k matchKey) (bool, error) {
 	if ok, seen := p.known[k]; seen {
 		return ok, nil
 	}
-	q, err := p.stmt(`SELECT COUNT(*) FROM matches WHERE topic_id = $1 AND item_id = $2`)
+	q, err := p.stmt(matchExistsSQL)
 	if err != nil {
 		return false, err
 	}

@@ -49,6 +49,7 @@ type options struct {
 	seed                       uint64
 	runs                       int
 	stages                     bool
+	instances                  int
 }
 
 func parseRunFlags(args []string, stderr io.Writer) (options, error) {
@@ -74,6 +75,7 @@ func parseRunFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the steady cycles' choice of sources")
 	fs.IntVar(&o.runs, "runs", 1, "fresh runs (each in its own process); the report gives medians")
 	fs.BoolVar(&o.stages, "stages", true, "clock the fetch, match, store read and store write stages")
+	fs.IntVar(&o.instances, "instances", 1, "pollers sharing the database through poll leases, as several wirewatch instances do (each its own store pool and fetcher)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -95,6 +97,10 @@ func parseRunFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-n, -items, -per-host, -workers and -runs must be at least 1")
 	case len(o.cycles) == 0:
 		return o, errors.New("no cycles to run")
+	case o.instances < 1:
+		return o, errors.New("-instances must be at least 1")
+	case isPostgres(o.db) && (o.prefill > 0 || o.prefillFrom != ""):
+		return o, errors.New("-prefill works with SQLite only")
 	case o.steady < 0 || o.steady > 1:
 		return o, errors.New("-steady-fraction must be in [0, 1]")
 	case o.runs > 1 && (o.cpuProfile != "" || o.memProfile != ""):
@@ -208,11 +214,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // harness is one run's wiring: the server child, the store and the poller
 // built the way cmd/wirewatch/app.go builds them.
 type harness struct {
-	o       options
-	stderr  io.Writer
-	srv     *serverProc
-	store   loadStore
-	poller  *watch.Poller
+	o      options
+	stderr io.Writer
+	srv    *serverProc
+	store  loadStore
+	poller *watch.Poller
+	// extra are the other instances of -instances (their stores and
+	// pollers); with any, every instance claims each poll through a lease.
+	extra   []instance
 	sources []news.Source
 	stages  *stageTimes // nil: not clocked
 }
@@ -240,7 +249,16 @@ func runOnce(ctx context.Context, o options, stderr io.Writer) (*report, error) 
 	}
 
 	dbPath := o.db
-	if dbPath == "" {
+	var pgSchema string
+	if isPostgres(dbPath) {
+		var err error
+		if dbPath, pgSchema, err = pgFreshSchema(dbPath, stderr); err != nil {
+			return nil, err
+		}
+		if !o.keep {
+			defer pgDropSchema(o.db, pgSchema, stderr)
+		}
+	} else if dbPath == "" {
 		dir, err := os.MkdirTemp("", "wwload-")
 		if err != nil {
 			return nil, err
@@ -254,7 +272,7 @@ func runOnce(ctx context.Context, o options, stderr io.Writer) (*report, error) 
 	} else if _, err := os.Stat(dbPath); err == nil {
 		return nil, fmt.Errorf("%s exists; the store must be a fresh file", dbPath)
 	}
-	if o.db != "" && !o.keep {
+	if o.db != "" && !o.keep && pgSchema == "" {
 		defer removeDB(dbPath)
 	}
 
@@ -295,6 +313,14 @@ func runOnce(ctx context.Context, o options, stderr io.Writer) (*report, error) 
 		return nil, err
 	}
 	defer h.store.Close()
+	for i := 1; i < o.instances; i++ {
+		in, err := h.wireInstance(ctx, dbPath, topics)
+		if err != nil {
+			return nil, err
+		}
+		defer in.store.Close()
+		h.extra = append(h.extra, in)
+	}
 	rep.OpenSeconds = time.Since(t0).Seconds()
 
 	rep.LoadAvg[0] = loadAvg()
@@ -327,7 +353,11 @@ func runOnce(ctx context.Context, o options, stderr io.Writer) (*report, error) 
 		}
 	}
 	rep.LoadAvg[1] = loadAvg()
-	rep.DBBytes = dbSize(dbPath)
+	if pgSchema != "" {
+		rep.DBBytes = pgSchemaSize(o.db, pgSchema)
+	} else {
+		rep.DBBytes = dbSize(dbPath)
+	}
 	return rep, nil
 }
 
@@ -347,7 +377,7 @@ func (h *harness) wire(ctx context.Context, dbPath string, topics []news.Topic) 
 	if err != nil {
 		return fmt.Errorf("topics: %w", err)
 	}
-	st, err := store.OpenSQLite(ctx, dbPath)
+	st, err := store.Open(ctx, dbPath)
 	if err != nil {
 		return err
 	}
@@ -501,6 +531,9 @@ func (t *tally) fail(err error) {
 // scheduler's path) also ignores a source's NextPoll, so a publisher's
 // requested interval cannot skip sources mid-measurement.
 func (h *harness) pollCycle(ctx context.Context) tally {
+	if len(h.extra) > 0 {
+		return h.sharedCycle(ctx)
+	}
 	jobs := make(chan news.Source)
 	results := make(chan tally, h.o.workers)
 	var wg sync.WaitGroup
