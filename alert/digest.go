@@ -1,7 +1,6 @@
 package alert
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -92,26 +91,12 @@ func renderDigest(format string, a news.Alert) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	var v any
-	switch format {
-	case "json":
-		v = d
-	case "slack":
-		v = slackDigestMessage(d)
-	case "discord":
-		v = discordDigestMessage(d)
-	case "teams":
-		v = teamsDigestMessage(d)
-	case "template":
-		return nil, "", errors.New("alert: format \"template\" renders with the webhook's template: use RenderFor")
-	default:
-		return nil, "", fmt.Errorf("alert: unknown format %q (want one of %s)", format, strings.Join(Formats(), ", "))
-	}
-	body, err := marshal(v)
-	if err != nil {
-		return nil, "", fmt.Errorf("alert: render %s digest: %w", format, err)
-	}
-	return body, "application/json", nil
+	return renderForms(format, " digest", forms{
+		json:    func() any { return d },
+		slack:   func() any { return slackDigestMessage(d) },
+		discord: func() any { return discordDigestMessage(d) },
+		teams:   func() any { return teamsDigestMessage(d) },
+	})
 }
 
 // digestTitle is "Digest: 3 alerts".

@@ -1,7 +1,6 @@
 package alert
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -89,26 +88,12 @@ func renderSourceHealth(format string, a news.Alert) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	var v any
-	switch format {
-	case "json":
-		v = e
-	case "slack":
-		v = slackHealthMessage(e)
-	case "discord":
-		v = discordHealthMessage(e)
-	case "teams":
-		v = teamsHealthMessage(e)
-	case "template":
-		return nil, "", errors.New("alert: format \"template\" renders with the webhook's template: use RenderFor")
-	default:
-		return nil, "", fmt.Errorf("alert: unknown format %q (want one of %s)", format, strings.Join(Formats(), ", "))
-	}
-	body, err := marshal(v)
-	if err != nil {
-		return nil, "", fmt.Errorf("alert: render %s source health: %w", format, err)
-	}
-	return body, "application/json", nil
+	return renderForms(format, " source health", forms{
+		json:    func() any { return e },
+		slack:   func() any { return slackHealthMessage(e) },
+		discord: func() any { return discordHealthMessage(e) },
+		teams:   func() any { return teamsHealthMessage(e) },
+	})
 }
 
 // healthHeadline is "⚠️ Source failed: UN News" and the like.

@@ -257,24 +257,39 @@ func Render(format string, a news.Alert) (body []byte, contentType string, err e
 	if err != nil {
 		return nil, "", err
 	}
-	var v any
+	return renderForms(format, "", forms{
+		json:    func() any { return e },
+		slack:   func() any { return slackMessage(e) },
+		discord: func() any { return discordMessage(e) },
+		teams:   func() any { return teamsMessage(e) },
+	})
+}
+
+// forms are one event's bodies in the formats that need nothing but their
+// name; each is built only when asked for.
+type forms struct{ json, slack, discord, teams func() any }
+
+// renderForms encodes the form format asks for; what names the kind of
+// event in errors ("" for a match).
+func renderForms(format, what string, f forms) ([]byte, string, error) {
+	var build func() any
 	switch format {
 	case "json":
-		v = e
+		build = f.json
 	case "slack":
-		v = slackMessage(e)
+		build = f.slack
 	case "discord":
-		v = discordMessage(e)
+		build = f.discord
 	case "teams":
-		v = teamsMessage(e)
+		build = f.teams
 	case "template":
 		return nil, "", errors.New("alert: format \"template\" renders with the webhook's template: use RenderFor")
 	default:
 		return nil, "", fmt.Errorf("alert: unknown format %q (want one of %s)", format, strings.Join(Formats(), ", "))
 	}
-	body, err = marshal(v)
+	body, err := marshal(build())
 	if err != nil {
-		return nil, "", fmt.Errorf("alert: render %s: %w", format, err)
+		return nil, "", fmt.Errorf("alert: render %s%s: %w", format, what, err)
 	}
 	return body, "application/json", nil
 }
