@@ -92,20 +92,7 @@ func (h *harness) sharedCycle(ctx context.Context) tally {
 					t.polls++
 					rep, err := in.poller.Poll(ctx, src)
 					_ = in.lease.ReleasePoll(ctx, src.ID, in.name)
-					if err != nil {
-						t.fail(err)
-						continue
-					}
-					if rep.NotModified {
-						t.notModified++
-					} else {
-						t.ok++
-					}
-					t.fetched += rep.Fetched
-					t.fresh += rep.New
-					t.matches += rep.Matches
-					t.duplicates += rep.Duplicates
-					t.deliveries += rep.Deliveries
+					t.record(rep, err)
 				}
 				results <- t
 			})

@@ -497,6 +497,24 @@ type tally struct {
 
 const keepErrors = 5
 
+// record counts one poll's outcome (t.polls is counted by the caller).
+func (t *tally) record(rep watch.Report, err error) {
+	if err != nil {
+		t.fail(err)
+		return
+	}
+	if rep.NotModified {
+		t.notModified++
+	} else {
+		t.ok++
+	}
+	t.fetched += rep.Fetched
+	t.fresh += rep.New
+	t.matches += rep.Matches
+	t.duplicates += rep.Duplicates
+	t.deliveries += rep.Deliveries
+}
+
 func (t *tally) add(o tally) {
 	t.polls += o.polls
 	t.ok += o.ok
@@ -543,20 +561,7 @@ func (h *harness) pollCycle(ctx context.Context) tally {
 			for src := range jobs {
 				t.polls++
 				rep, err := h.poller.Poll(ctx, src)
-				if err != nil {
-					t.fail(err)
-					continue
-				}
-				if rep.NotModified {
-					t.notModified++
-				} else {
-					t.ok++
-				}
-				t.fetched += rep.Fetched
-				t.fresh += rep.New
-				t.matches += rep.Matches
-				t.duplicates += rep.Duplicates
-				t.deliveries += rep.Deliveries
+				t.record(rep, err)
 			}
 			results <- t
 		})
