@@ -231,20 +231,8 @@ func TestPermanentRedirectMovesTheSource(t *testing.T) {
 
 func TestPerHostConcurrencyLimit(t *testing.T) {
 	st := newMemStore()
-	var inFlight, peak atomic.Int32
-	release := make(chan struct{})
-	f := &scriptFetcher{fn: func(req news.FetchRequest) (news.FetchResult, error) {
-		n := inFlight.Add(1)
-		for {
-			p := peak.Load()
-			if n <= p || peak.CompareAndSwap(p, n) {
-				break
-			}
-		}
-		<-release
-		inFlight.Add(-1)
-		return news.FetchResult{ETag: "e"}, nil
-	}}
+	g := &gauge{release: make(chan struct{})}
+	f := &scriptFetcher{fn: g.fetch}
 	p := NewPoller(PollerConfig{Fetcher: f, Matcher: wordMatcher{}, Store: st})
 	var wg sync.WaitGroup
 	for i := range 6 {
@@ -253,17 +241,17 @@ func TestPerHostConcurrencyLimit(t *testing.T) {
 		})
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for inFlight.Load() < 2 && time.Now().Before(deadline) {
+	for g.inFlight.Load() < 2 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(20 * time.Millisecond)
-	if n := inFlight.Load(); n != 2 {
+	if n := g.inFlight.Load(); n != 2 {
 		t.Errorf("%d fetches in flight to one host, want 2", n)
 	}
-	close(release)
+	close(g.release)
 	wg.Wait()
-	if peak.Load() != 2 || f.count() != 6 {
-		t.Errorf("peak %d, fetches %d", peak.Load(), f.count())
+	if g.peak.Load() != 2 || f.count() != 6 {
+		t.Errorf("peak %d, fetches %d", g.peak.Load(), f.count())
 	}
 }
 
@@ -329,20 +317,8 @@ func TestAdaptiveIntervalAndSilenceRules(t *testing.T) {
 
 func TestMaxConcurrentPolls(t *testing.T) {
 	st := newMemStore()
-	var inFlight, peak atomic.Int32
-	release := make(chan struct{})
-	f := &scriptFetcher{fn: func(req news.FetchRequest) (news.FetchResult, error) {
-		n := inFlight.Add(1)
-		for {
-			p := peak.Load()
-			if n <= p || peak.CompareAndSwap(p, n) {
-				break
-			}
-		}
-		<-release
-		inFlight.Add(-1)
-		return news.FetchResult{ETag: "e"}, nil
-	}}
+	g := &gauge{release: make(chan struct{})}
+	f := &scriptFetcher{fn: g.fetch}
 	p := NewPoller(PollerConfig{Fetcher: f, Matcher: wordMatcher{}, Store: st, Politeness: Politeness{MaxConcurrent: 3}})
 	var wg sync.WaitGroup
 	for i := range 10 {
@@ -351,13 +327,33 @@ func TestMaxConcurrentPolls(t *testing.T) {
 		})
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for inFlight.Load() < 3 && time.Now().Before(deadline) {
+	for g.inFlight.Load() < 3 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(20 * time.Millisecond)
-	close(release)
+	close(g.release)
 	wg.Wait()
-	if peak.Load() != 3 || f.count() != 10 {
-		t.Errorf("peak %d polls in flight (want 3), %d fetches", peak.Load(), f.count())
+	if g.peak.Load() != 3 || f.count() != 10 {
+		t.Errorf("peak %d polls in flight (want 3), %d fetches", g.peak.Load(), f.count())
 	}
+}
+
+// gauge is a fetcher body that blocks until release is closed and records
+// how many fetches were in flight at once.
+type gauge struct {
+	inFlight, peak atomic.Int32
+	release        chan struct{}
+}
+
+func (g *gauge) fetch(news.FetchRequest) (news.FetchResult, error) {
+	n := g.inFlight.Add(1)
+	for {
+		p := g.peak.Load()
+		if n <= p || g.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	<-g.release
+	g.inFlight.Add(-1)
+	return news.FetchResult{ETag: "e"}, nil
 }
