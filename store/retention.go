@@ -235,7 +235,7 @@ func pruneBatchTx(ctx context.Context, tx *sql.Tx, ids []string, c cutoffs) (int
 	}
 	matches := map[string][]matchRef{} // by item
 	firsts := map[string]bool{}        // first sightings of the batch's duplicates
-	err := inChunksTx(ctx, tx, ids, `SELECT topic_id, item_id, item_published, matched_at, COALESCE(duplicate_of, '')
+	err := inChunks(ctx, tx, ids, `SELECT topic_id, item_id, item_published, matched_at, COALESCE(duplicate_of, '')
 		FROM matches WHERE item_id IN (%s)`, func(rows *sql.Rows) error {
 		var m matchRef
 		if err := rows.Scan(&m.topic, &m.key.item, &m.key.published, &m.key.matched, &m.dupOf); err != nil {
@@ -252,7 +252,7 @@ func pruneBatchTx(ctx context.Context, tx *sql.Tx, ids []string, c cutoffs) (int
 	}
 	// The feed keys of the first sightings, by topic and item.
 	firstKeys := map[matchKey]feedKey{}
-	err = inChunksTx(ctx, tx, keys(firsts), `SELECT topic_id, item_id, item_published, matched_at
+	err = inChunks(ctx, tx, keys(firsts), `SELECT topic_id, item_id, item_published, matched_at
 		FROM matches WHERE item_id IN (%s)`, func(rows *sql.Rows) error {
 		var topic string
 		var k feedKey
@@ -266,7 +266,7 @@ func pruneBatchTx(ctx context.Context, tx *sql.Tx, ids []string, c cutoffs) (int
 		return 0, fmt.Errorf("read first sightings: %w", err)
 	}
 	busy := map[string]bool{}
-	err = inChunksTx(ctx, tx, ids, `SELECT DISTINCT m.item_id FROM matches m
+	err = inChunks(ctx, tx, ids, `SELECT DISTINCT m.item_id FROM matches m
 		JOIN deliveries d ON d.topic_id = m.topic_id AND d.item_id = m.item_id
 		WHERE m.item_id IN (%s) AND (d.status IN ('pending', 'held')
 			OR (d.status = 'digested' AND EXISTS (SELECT 1 FROM deliveries g
@@ -282,7 +282,7 @@ func pruneBatchTx(ctx context.Context, tx *sql.Tx, ids []string, c cutoffs) (int
 		return 0, fmt.Errorf("read unfinished deliveries: %w", err)
 	}
 	referrers := map[string][]string{} // first sighting -> items of its duplicates
-	err = inChunksTx(ctx, tx, ids, `SELECT duplicate_of, item_id FROM matches WHERE duplicate_of IN (%s)`, func(rows *sql.Rows) error {
+	err = inChunks(ctx, tx, ids, `SELECT duplicate_of, item_id FROM matches WHERE duplicate_of IN (%s)`, func(rows *sql.Rows) error {
 		var first, dup string
 		if err := rows.Scan(&first, &dup); err != nil {
 			return err
@@ -408,34 +408,6 @@ func keys(set map[string]bool) []string {
 		out = append(out, k)
 	}
 	return out
-}
-
-// inChunksTx is inChunks in a transaction.
-func inChunksTx(ctx context.Context, tx *sql.Tx, ids []string, query string, scan func(*sql.Rows) error) error {
-	for start := 0; start < len(ids); start += unseenChunk {
-		chunk := ids[start:min(start+unseenChunk, len(ids))]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		err := func() error {
-			rows, err := tx.QueryContext(ctx, fmt.Sprintf(query, placeholders(1, len(chunk))), args...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				if err := scan(rows); err != nil {
-					return err
-				}
-			}
-			return rows.Err()
-		}()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // execChunks runs a statement (with one %s for the IN list of ids) once per

@@ -121,9 +121,14 @@ func (s *Store) AlertedTopics(ctx context.Context, itemIDs []string) (map[string
 	return out, nil
 }
 
+// querier is what inChunks reads through: the database or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 // inChunks runs query (with one %s for the IN list of ids, parameters $1...)
 // once per unseenChunk ids and hands every row to scan.
-func inChunks(ctx context.Context, db *sql.DB, ids []string, query string, scan func(*sql.Rows) error) error {
+func inChunks(ctx context.Context, db querier, ids []string, query string, scan func(*sql.Rows) error) error {
 	for start := 0; start < len(ids); start += unseenChunk {
 		chunk := ids[start:min(start+unseenChunk, len(ids))]
 		args := make([]any, len(chunk))
