@@ -69,13 +69,16 @@ type SQLite = Store
 //
 // Anything else is the path of a SQLite file (see OpenSQLite).
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	if isPostgresDSN(dsn) {
+	if IsPostgres(dsn) {
 		return openPostgres(ctx, dsn)
 	}
 	return OpenSQLite(ctx, dsn)
 }
 
-func isPostgresDSN(dsn string) bool {
+// IsPostgres reports whether dsn selects PostgreSQL (a postgres:// or
+// postgresql:// URL); anything else is a SQLite file. Callers use it to know
+// that the database may be shared by several instances.
+func IsPostgres(dsn string) bool {
 	lower := strings.ToLower(dsn)
 	return strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://")
 }

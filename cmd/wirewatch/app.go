@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -54,13 +53,6 @@ type appStore interface {
 // URL, else a SQLite file.
 func openStore(ctx context.Context, database string) (appStore, error) {
 	return store.Open(ctx, database)
-}
-
-// sharedDatabase reports whether the database may be shared by several instances
-// (PostgreSQL), whose schedulers then divide the polls through leases.
-func sharedDatabase(database string) bool {
-	d := strings.ToLower(database)
-	return strings.HasPrefix(d, "postgres://") || strings.HasPrefix(d, "postgresql://")
 }
 
 // instanceName names this process among the instances sharing a database,
@@ -144,7 +136,7 @@ func newApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error)
 	}
 	a := &app{cfg: cfg, logger: logger, store: st, index: index, poller: poller, scheduler: sched, dispatcher: disp, websub: sub,
 		instance: instanceName()}
-	if sharedDatabase(cfg.Database) {
+	if store.IsPostgres(cfg.Database) {
 		sched.Share(st, a.instance, cfg.PollLease)
 		logger.Info("sharing polls with other instances on this database", "instance", a.instance, "lease", cfg.PollLease)
 	}
@@ -369,7 +361,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 		})
 	}
 	var leases watch.PollLeaser
-	if sharedDatabase(a.cfg.Database) {
+	if store.IsPostgres(a.cfg.Database) {
 		leases = a.store
 	}
 	wg.Go(func() { runRetention(ctx, a.store, leases, a.instance, a.cfg.Retention, a.logger) })

@@ -116,11 +116,6 @@ func (h *harness) sharedCycle(ctx context.Context) tally {
 	return total
 }
 
-func isPostgres(dsn string) bool {
-	d := strings.ToLower(dsn)
-	return strings.HasPrefix(d, "postgres://") || strings.HasPrefix(d, "postgresql://")
-}
-
 // pgFreshSchema makes a new schema for the run (with psql) and returns a
 // DSN that uses it.
 func pgFreshSchema(dsn string, stderr io.Writer) (string, string, error) {

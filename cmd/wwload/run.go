@@ -99,7 +99,7 @@ func parseRunFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("no cycles to run")
 	case o.instances < 1:
 		return o, errors.New("-instances must be at least 1")
-	case isPostgres(o.db) && (o.prefill > 0 || o.prefillFrom != ""):
+	case store.IsPostgres(o.db) && (o.prefill > 0 || o.prefillFrom != ""):
 		return o, errors.New("-prefill works with SQLite only")
 	case o.steady < 0 || o.steady > 1:
 		return o, errors.New("-steady-fraction must be in [0, 1]")
@@ -250,7 +250,7 @@ func runOnce(ctx context.Context, o options, stderr io.Writer) (*report, error) 
 
 	dbPath := o.db
 	var pgSchema string
-	if isPostgres(dbPath) {
+	if store.IsPostgres(dbPath) {
 		var err error
 		if dbPath, pgSchema, err = pgFreshSchema(dbPath, stderr); err != nil {
 			return nil, err
