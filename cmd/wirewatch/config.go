@@ -639,6 +639,21 @@ func (d decoder) weights(n *yaml.Node) map[string]float64 {
 	return out
 }
 
+// wholeNumber reads a count setting: a whole number in [lo, hi], reported
+// as "what must be a whole number from lo to hi".
+func (d decoder) wholeNumber(n *yaml.Node, what string, lo, hi int) int {
+	v := d.number(n)
+	if v < float64(lo) || v > float64(hi) || v != math.Trunc(v) {
+		if hi == math.MaxInt32 {
+			d.p.add(n, "%s must be a whole number, at least %d", what, lo)
+		} else {
+			d.p.add(n, "%s must be a whole number from %d to %d", what, lo, hi)
+		}
+		return lo
+	}
+	return int(v)
+}
+
 func (d decoder) number(n *yaml.Node) float64 {
 	s := d.str(n)
 	v, err := strconv.ParseFloat(s, 64)
@@ -756,11 +771,7 @@ func (d decoder) webhook(n *yaml.Node, topicIDs map[string]bool, allowPrivate bo
 		case "source_health":
 			w.SourceHealth = d.boolean(v)
 		case "concurrency":
-			c := d.number(v)
-			if c < 1 || c > 64 || c != float64(int(c)) {
-				d.p.add(v, "webhook %q: concurrency must be a whole number from 1 to 64", w.ID)
-			}
-			w.Concurrency = int(c)
+			w.Concurrency = d.wholeNumber(v, fmt.Sprintf("webhook %q: concurrency", w.ID), 1, 64)
 		default:
 			d.unknown(k, key, "id, url, format, secret, secrets, topics, retry, timeout, template, ordered, concurrency, updates, "+
 				"rate_limit, digest, timezone, quiet_hours, urgent, source_health")
@@ -808,17 +819,9 @@ func (d decoder) polling(v *yaml.Node) watch.Politeness {
 	d.mapping(v, "polling", func(key string, k, v *yaml.Node) {
 		switch key {
 		case "max_concurrent":
-			n := d.number(v)
-			if n < 1 || n > 4096 || n != float64(int(n)) {
-				d.p.add(v, "polling: max_concurrent must be a whole number from 1 to 4096")
-			}
-			p.MaxConcurrent = int(n)
+			p.MaxConcurrent = d.wholeNumber(v, "polling: max_concurrent", 1, 4096)
 		case "per_host":
-			n := d.number(v)
-			if n < 1 || n > 64 || n != float64(int(n)) {
-				d.p.add(v, "polling: per_host must be a whole number from 1 to 64")
-			}
-			p.PerHost = int(n)
+			p.PerHost = d.wholeNumber(v, "polling: per_host", 1, 64)
 		case "spacing":
 			p.Spacing = d.durationOrZero(v)
 		case "min_backoff":
@@ -828,11 +831,7 @@ func (d decoder) polling(v *yaml.Node) watch.Politeness {
 		case "max_interval":
 			p.MaxInterval = d.duration(v)
 		case "failed_after":
-			n := d.number(v)
-			if n < 1 || n != float64(int(n)) {
-				d.p.add(v, "polling: failed_after must be a whole number of failures, at least 1")
-			}
-			p.FailedAfter = int(n)
+			p.FailedAfter = d.wholeNumber(v, "polling: failed_after", 1, math.MaxInt32)
 		default:
 			d.unknown(k, key, "max_concurrent, per_host, spacing, min_backoff, max_backoff, max_interval, failed_after")
 		}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
 	// Time zones (digests, quiet hours) work even where the system has no
 	// zoneinfo, e.g. a minimal container image.
 	_ "time/tzdata"

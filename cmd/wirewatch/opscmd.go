@@ -94,9 +94,7 @@ failed, dead; held and digested under noise control), attempts, last error and n
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"deliveries": deliveryViews(ds)})
+		return printJSON(stdout, map[string]any{"deliveries": deliveryViews(ds)})
 	}
 	if len(ds) == 0 {
 		fmt.Fprintln(stdout, "no deliveries match")
@@ -219,9 +217,7 @@ func cmdWebhooks(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"webhooks": views})
+		return printJSON(stdout, map[string]any{"webhooks": views})
 	}
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "WEBHOOK\tFORMAT\tSTATE\tLAST SUCCESS\tFAILURES\tLAST ERROR")
@@ -341,4 +337,11 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// printJSON writes v as indented JSON, the --json output of the commands.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -43,9 +42,7 @@ backoff or interval the publisher asked for).
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"sources": views})
+		return printJSON(stdout, map[string]any{"sources": views})
 	}
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SOURCE\tSTATE\tLAST SUCCESS\tITEMS/DAY\tNEXT POLL\tLAST ERROR")

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -97,9 +96,7 @@ query. Paste the block under topics: in your config and edit it like any topic.
 	}
 
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"source": ref, "title": *title, "terms": ts, "query": query})
+		return printJSON(stdout, map[string]any{"source": ref, "title": *title, "terms": ts, "query": query})
 	}
 	fmt.Fprintf(stdout, "Key terms of %s\n\n", ref)
 	fmt.Fprintf(stdout, "  %4s  %-40s %6s  %-8s %s\n", "rank", "term", "count", "kind", "variants")
