@@ -21,7 +21,6 @@ import (
 	"wirewatch/match"
 	"wirewatch/netguard"
 	"wirewatch/news"
-	"wirewatch/sources"
 	"wirewatch/store"
 	"wirewatch/watch"
 	"wirewatch/websub"
@@ -109,7 +108,6 @@ func newApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error)
 	}
 	policy := netPolicy(cfg.AllowPrivateNetworks)
 	ua := userAgent(cfg)
-	fetcher := sources.NewFetcher(sources.Options{UserAgent: ua, Policy: policy})
 	disp := alert.NewDispatcher(st, cfg.Webhooks, cfg.Topics, alert.Options{
 		Policy: policy, UserAgent: ua, Logger: logger,
 	})
@@ -119,7 +117,7 @@ func newApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error)
 		return nil, err
 	}
 	pc := watch.PollerConfig{
-		Fetcher: discoveringFetcher{fetcher}, Matcher: index, Store: st, Notifier: disp,
+		Fetcher: newFeedFetcher(cfg), Matcher: index, Store: st, Notifier: disp,
 		Webhooks: cfg.Webhooks, Logger: logger, DedupWindow: cfg.DedupWindow, Politeness: cfg.Polling,
 	}
 	if sub != nil {

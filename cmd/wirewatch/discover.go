@@ -15,6 +15,13 @@ import (
 // it directly from then on and `wirewatch sources` shows where it is.
 type discoveringFetcher struct{ f *sources.Fetcher }
 
+// newFeedFetcher is the fetcher of feeds everywhere wirewatch reads them
+// (serve, run, match): the config's network policy and User-Agent, with
+// discovery.
+func newFeedFetcher(cfg *Config) discoveringFetcher {
+	return discoveringFetcher{sources.NewFetcher(sources.Options{UserAgent: userAgent(cfg), Policy: netPolicy(cfg.AllowPrivateNetworks)})}
+}
+
 func (d discoveringFetcher) Fetch(ctx context.Context, req news.FetchRequest) (news.FetchResult, error) {
 	res, err := d.f.Fetch(ctx, req)
 	if err == nil || !errors.Is(err, sources.ErrHTMLPage) {

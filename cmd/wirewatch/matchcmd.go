@@ -142,8 +142,8 @@ type inputItem struct {
 func loadInput(ctx context.Context, cfg *Config, in string) ([]inputItem, error) {
 	now := time.Now()
 	if u, err := url.Parse(in); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
-		f := sources.NewFetcher(sources.Options{UserAgent: userAgent(cfg), Policy: netPolicy(cfg.AllowPrivateNetworks)})
-		res, err := f.Fetch(ctx, news.FetchRequest{SourceID: "url", URL: in})
+		// A web page's announced feed is read, as a source's would be.
+		res, err := newFeedFetcher(cfg).Fetch(ctx, news.FetchRequest{SourceID: "url", URL: in})
 		if err != nil {
 			return nil, fmt.Errorf("match: %w", err)
 		}
