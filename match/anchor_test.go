@@ -36,16 +36,7 @@ func TestManyPhrasesOneWord(t *testing.T) {
 			}
 			topics = append(topics, news.Topic{ID: fmt.Sprint(round, "-", i), Query: q})
 		}
-		var valid []news.Topic
-		for _, tp := range topics {
-			if validTopic(tp) {
-				valid = append(valid, tp)
-			}
-		}
-		ix, err := Compile(valid)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ix := compileValid(t, topics)
 		for range 30 {
 			text := func(n int) string {
 				var ws []string
@@ -55,23 +46,8 @@ func TestManyPhrasesOneWord(t *testing.T) {
 				return strings.Join(ws, " ")
 			}
 			item := news.Item{ID: "i", Title: text(rng.IntN(6)), Summary: text(rng.IntN(30)), Content: text(rng.IntN(60))}
-			ref := newRefItem(item)
-			d := ix.scan(&item)
-			for _, ct := range ix.topics {
-				full, err := ix.tree(ct)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want := model.eval(ref, full.condition())
-				if got := d.holds(ct); got != want {
-					t.Fatalf("query %q on %+v: holds = %v, reference %v", ct.topic.Query, item, got, want)
-				}
-				checked++
-				if want {
-					matched++
-				}
-			}
-			ix.release(d)
+			c, m := holdsAsModel(t, ix, model, item)
+			checked, matched = checked+c, matched+m
 		}
 	}
 	if matched < checked/20 || matched > checked*9/10 {
@@ -105,16 +81,7 @@ func TestPhraseInnerWords(t *testing.T) {
 			}
 			topics = append(topics, news.Topic{ID: fmt.Sprint(round, "-", i), Query: q})
 		}
-		var valid []news.Topic
-		for _, tp := range topics {
-			if validTopic(tp) {
-				valid = append(valid, tp)
-			}
-		}
-		ix, err := Compile(valid)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ix := compileValid(t, topics)
 		for range 40 {
 			text := func(n int) string {
 				var ws []string
@@ -124,26 +91,53 @@ func TestPhraseInnerWords(t *testing.T) {
 				return strings.Join(ws, " ")
 			}
 			item := news.Item{ID: "i", Title: text(rng.IntN(8)), Summary: text(rng.IntN(30)), Content: text(rng.IntN(80))}
-			ref := newRefItem(item)
-			d := ix.scan(&item)
-			for _, ct := range ix.topics {
-				full, err := ix.tree(ct)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want := model.eval(ref, full.condition())
-				if got := d.holds(ct); got != want {
-					t.Fatalf("query %q on %+v: holds = %v, reference %v", ct.topic.Query, item, got, want)
-				}
-				checked++
-				if want {
-					matched++
-				}
-			}
-			ix.release(d)
+			c, m := holdsAsModel(t, ix, model, item)
+			checked, matched = checked+c, matched+m
 		}
 	}
 	if matched < checked/20 || matched > checked*9/10 {
 		t.Errorf("%d of %d checks matched: the test no longer tells matching from not", matched, checked)
 	}
+}
+
+// compileValid compiles the topics the query language accepts (random
+// generators make some it refuses).
+func compileValid(t *testing.T, topics []news.Topic) *Index {
+	t.Helper()
+	var valid []news.Topic
+	for _, tp := range topics {
+		if validTopic(tp) {
+			valid = append(valid, tp)
+		}
+	}
+	ix, err := Compile(valid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
+// holdsAsModel scans item once and checks every topic's verdict against the
+// reference model; it returns how many verdicts it checked and how many
+// were matches.
+func holdsAsModel(t *testing.T, ix *Index, model *refModel, item news.Item) (checked, matched int) {
+	t.Helper()
+	ref := newRefItem(item)
+	d := ix.scan(&item)
+	defer ix.release(d)
+	for _, ct := range ix.topics {
+		full, err := ix.tree(ct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := model.eval(ref, full.condition())
+		if got := d.holds(ct); got != want {
+			t.Fatalf("query %q on %+v: holds = %v, reference %v", ct.topic.Query, item, got, want)
+		}
+		checked++
+		if want {
+			matched++
+		}
+	}
+	return checked, matched
 }

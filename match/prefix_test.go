@@ -47,16 +47,7 @@ func TestPrefixLengths(t *testing.T) {
 			}
 			topics = append(topics, news.Topic{ID: fmt.Sprint(round, "-", i), Query: w[:n] + "*"})
 		}
-		var valid []news.Topic
-		for _, tp := range topics {
-			if validTopic(tp) {
-				valid = append(valid, tp)
-			}
-		}
-		ix, err := Compile(valid)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ix := compileValid(t, topics)
 		for range 20 {
 			var parts []string
 			for range 1 + rng.IntN(12) {
@@ -67,23 +58,8 @@ func TestPrefixLengths(t *testing.T) {
 				parts = append(parts, w)
 			}
 			item := news.Item{ID: "i", Title: strings.Join(parts, " ")}
-			ref := newRefItem(item)
-			d := ix.scan(&item)
-			for _, ct := range ix.topics {
-				full, err := ix.tree(ct)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want := model.eval(ref, full.condition())
-				if got := d.holds(ct); got != want {
-					t.Fatalf("query %q on %q: holds = %v, reference %v", ct.topic.Query, item.Title, got, want)
-				}
-				checked++
-				if want {
-					matched++
-				}
-			}
-			ix.release(d)
+			c, m := holdsAsModel(t, ix, model, item)
+			checked, matched = checked+c, matched+m
 		}
 	}
 	if matched < checked/50 {
