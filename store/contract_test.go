@@ -153,6 +153,7 @@ func testStoreContract(t *testing.T, b backend) {
 	testNoiseContract(t, b)
 	testSourceHealthContract(t, b)
 	testOpsContract(t, b)
+	testGroupCommitContract(t, b)
 
 	t.Run("Ping", func(t *testing.T) {
 		if err := b.open(t).Ping(ctx); err != nil {

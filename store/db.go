@@ -43,6 +43,8 @@ type Store struct {
 	// against other processes. PostgreSQL writers run side by side: row
 	// locks, conditional updates and advisory locks keep them apart.
 	writeSlot chan struct{}
+	// group batches concurrent SavePolls into one transaction (group.go).
+	group *saveGroup
 	// hot holds the prepared statements of the delivery and feed paths.
 	hot *hotStmts
 	// cache holds the other statements prepared once (see stmtCache).
@@ -89,7 +91,8 @@ func newStore(ctx context.Context, eng engine, db *sql.DB) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{eng: eng, db: db, hot: hot, now: time.Now, snapshot: sql.TxOptions{ReadOnly: true}}
+	s := &Store{eng: eng, db: db, hot: hot, now: time.Now, snapshot: sql.TxOptions{ReadOnly: true},
+		group: newSaveGroup()}
 	if eng == engineSQLite {
 		s.writeSlot = make(chan struct{}, 1)
 	} else {

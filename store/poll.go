@@ -182,7 +182,8 @@ func (s *Store) collectSeen(ctx context.Context, args []any, seen map[string]boo
 	return rows.Err()
 }
 
-// SavePoll persists one poll in one transaction: the source state is
+// SavePoll persists one poll atomically (concurrent calls share a group
+// commit, each poll in its own savepoint; see saveGroup): the source state is
 // upserted; each item is inserted unless its ID is already stored; each
 // corrected item that is stored is updated; matches and match.created
 // deliveries are inserted only for items this call inserted, so a repeated
@@ -215,11 +216,7 @@ func (s *Store) collectSeen(ctx context.Context, args []any, seen map[string]boo
 // news.EventMatchCreated, an empty Status pending, and a zero CreatedAt the
 // poll's time (State.LastPoll).
 func (s *Store) SavePoll(ctx context.Context, p news.PollResult) (newDeliveries int, err error) {
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		n, err := s.savePoll(ctx, tx, p)
-		newDeliveries = n
-		return err
-	})
+	newDeliveries, err = s.savePollGrouped(ctx, p)
 	if err != nil {
 		return 0, fmt.Errorf("store: save poll for source %q: %w", p.State.SourceID, err)
 	}

@@ -1,0 +1,160 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+
+	"wirewatch/news"
+)
+
+// maxGroup bounds how many polls one group commit saves, so that one
+// transaction stays small (a poll of a 50-item feed writes ~150 KB) and a
+// poll waits at most for the batch ahead of it.
+const maxGroup = 32
+
+// saveGroup gathers concurrent SavePolls so that one transaction saves many
+// of them (group commit). A cold start polls thousands of sources at once,
+// and a transaction per poll spent most of the writer's time committing:
+// writing the same index pages to the WAL again and again, and on
+// PostgreSQL waiting for one fsync per poll. Each poll still succeeds or
+// fails on its own: it runs inside a savepoint, and a poll that fails is
+// rolled back to it while the others in the group are kept.
+//
+// There is no background goroutine: the first waiting caller to get the
+// slot leads, saving every poll queued at that moment (its own included)
+// while later callers queue for the next group.
+type saveGroup struct {
+	// slot is held by the leader of the group being saved.
+	slot chan struct{}
+
+	mu    sync.Mutex
+	queue []*pendingSave
+}
+
+func newSaveGroup() *saveGroup { return &saveGroup{slot: make(chan struct{}, 1)} }
+
+// pendingSave is one SavePoll waiting for, or in, a group.
+type pendingSave struct {
+	ctx  context.Context
+	poll news.PollResult
+	// n and err are the result, set before done is closed.
+	n    int
+	err  error
+	done chan struct{}
+}
+
+func (g *saveGroup) enqueue(p *pendingSave) {
+	g.mu.Lock()
+	g.queue = append(g.queue, p)
+	g.mu.Unlock()
+}
+
+// take removes and returns up to maxGroup polls from the front of the queue.
+func (g *saveGroup) take() []*pendingSave {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := min(len(g.queue), maxGroup)
+	batch := make([]*pendingSave, n)
+	copy(batch, g.queue)
+	rest := copy(g.queue, g.queue[n:])
+	clear(g.queue[rest:])
+	g.queue = g.queue[:rest]
+	return batch
+}
+
+// withdraw removes p from the queue and reports whether it was still there
+// (no leader has taken it).
+func (g *saveGroup) withdraw(p *pendingSave) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i, q := range g.queue {
+		if q == p {
+			g.queue = append(g.queue[:i], g.queue[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// savePollGrouped saves p in a group commit and returns its own result.
+func (s *Store) savePollGrouped(ctx context.Context, p news.PollResult) (int, error) {
+	req := &pendingSave{ctx: ctx, poll: p, done: make(chan struct{})}
+	s.group.enqueue(req)
+	for {
+		select {
+		case <-req.done:
+			return req.n, req.err
+		case s.group.slot <- struct{}{}:
+			if batch := s.group.take(); len(batch) > 0 {
+				s.saveBatch(ctx, batch)
+			}
+			<-s.group.slot
+		case <-ctx.Done():
+			if s.group.withdraw(req) {
+				return 0, ctx.Err()
+			}
+			// A leader has it: its result is moments away, and returning
+			// now would hide whether the poll was saved.
+			<-req.done
+			return req.n, req.err
+		}
+	}
+}
+
+// saveBatch saves batch in one transaction, each poll in its own
+// savepoint, and hands every poll its result. The transaction runs without
+// the leader's cancellation: cancelling a statement would roll back the
+// whole group, the followers' polls included (a poll whose own context has
+// ended is answered with that error instead of being saved).
+func (s *Store) saveBatch(ctx context.Context, batch []*pendingSave) {
+	ctx = context.WithoutCancel(ctx)
+	results := make([]int, len(batch))
+	errs := make([]error, len(batch))
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		for i, req := range batch {
+			results[i], errs[i] = 0, nil
+			if err := req.ctx.Err(); err != nil {
+				errs[i] = err
+				continue
+			}
+			if len(batch) == 1 {
+				results[i], errs[i] = s.savePoll(ctx, tx, req.poll)
+				return errs[i] // nothing to keep: let write roll back
+			}
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT poll`); err != nil {
+				return fmt.Errorf("savepoint: %w", err)
+			}
+			results[i], errs[i] = s.savePoll(ctx, tx, req.poll)
+			if errs[i] != nil && s.eng == enginePostgres && retryable(errs[i]) {
+				// A deadlock or a lost connection says nothing about this
+				// poll: run the whole group again, as write does for one.
+				return errs[i]
+			}
+			if errs[i] != nil {
+				results[i] = 0
+				if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT poll`); err != nil {
+					return fmt.Errorf("rollback to savepoint: %w", err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT poll`); err != nil {
+				return fmt.Errorf("release savepoint: %w", err)
+			}
+		}
+		return nil
+	})
+	for i, req := range batch {
+		switch {
+		case errs[i] != nil:
+			req.err = errs[i]
+		case err != nil:
+			// The group's transaction failed as a whole: nothing of it was
+			// saved, this poll included.
+			req.err = err
+		default:
+			req.n = results[i]
+		}
+		close(req.done)
+	}
+}
