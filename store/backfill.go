@@ -84,8 +84,11 @@ func backfill(ctx context.Context, tx *sql.Tx, topicID, fingerprint string, rema
 		// deliberately not set. item_published is refreshed only for form:
 		// corrections never change it.
 		ups, err := tx.PrepareContext(ctx, `INSERT INTO matches (topic_id, item_id,
-				item_published, terms, hits, score, snippet, marks, matched_at, baseline, duplicate_of)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE, $10)
+				item_published, terms, hits, score, snippet, marks, matched_at, baseline, duplicate_of,
+				story_url, story_title)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE, $10,
+				(SELECT i.canonical_url FROM items i WHERE i.id = $2),
+				(SELECT i.title_key FROM items i WHERE i.id = $2))
 			ON CONFLICT (topic_id, item_id) DO UPDATE SET
 				item_published = excluded.item_published, terms = excluded.terms,
 				hits = excluded.hits, score = excluded.score, snippet = excluded.snippet,

@@ -57,7 +57,7 @@ var (
 // The columns insertItemSQL and insertMatchSQL fill, in their order.
 var (
 	genItemCols  = []string{"id", "source_id", "item_key", "title", "link", "summary", "content", "authors", "categories", "published", "updated", "fetched_at", "canonical_url", "title_key"}
-	genMatchCols = []string{"topic_id", "item_id", "item_published", "terms", "hits", "score", "snippet", "marks", "matched_at", "baseline", "duplicate_of"}
+	genMatchCols = []string{"topic_id", "item_id", "item_published", "terms", "hits", "score", "snippet", "marks", "matched_at", "baseline", "duplicate_of", "story_url", "story_title"}
 )
 
 func genSourceID(k int) string { return fmt.Sprintf("source-%02d", k) }
@@ -155,14 +155,15 @@ func genItemRow(it news.Item) ([]any, error) {
 		msOf(it.Published), msOf(it.Updated), msOf(it.FetchedAt), canon, key), nil
 }
 
-// genMatchRow returns what insertMatch binds for m of an item published then.
-func genMatchRow(m news.Match, published time.Time) ([]any, error) {
+// genMatchRow returns what insertMatch binds for m of item it.
+func genMatchRow(m news.Match, it news.Item) ([]any, error) {
 	enc, err := encodeMatch(m)
 	if err != nil {
 		return nil, err
 	}
-	return plainValues(m.TopicID, m.ItemID, msOf(published), enc.terms, enc.hits, scoreOf(m.Score), enc.snippet,
-		enc.marks, msOf(m.MatchedAt), m.Baseline, nullIfEmpty(m.DuplicateOf)), nil
+	canon, key := storyKeys(it.Title, it.Link)
+	return plainValues(m.TopicID, m.ItemID, msOf(it.Published), enc.terms, enc.hits, scoreOf(m.Score), enc.snippet,
+		enc.marks, msOf(m.MatchedAt), m.Baseline, nullIfEmpty(m.DuplicateOf), canon, key), nil
 }
 
 // genCounts is what a generated store holds.
@@ -218,7 +219,7 @@ func generate(tb testing.TB, s *Store, n int, progress bool) genCounts {
 			}
 			items = append(items, row)
 			for _, m := range genMatches(i, it) {
-				row, err := genMatchRow(m, it.Published)
+				row, err := genMatchRow(m, it)
 				if err != nil {
 					tb.Fatal(err)
 				}

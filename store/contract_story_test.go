@@ -537,5 +537,14 @@ func testStoryContract(t *testing.T, b backend) {
 		if len(got) != 2 || got[later.ID].Match.DuplicateOf != "" || got[third.ID].Match.DuplicateOf != "" {
 			t.Fatalf("after the first sighting went: %+v", got)
 		}
+		// The promoted sightings are first sightings for dedup now, found
+		// by the keys the backfill gave their matches: later (matched at
+		// 0) comes before third (matched an hour later).
+		if id, ok, err := st.FindStory(ctx, "t1", "", news.TitleKey(headline), time.Time{}); err != nil || !ok || id != later.ID {
+			t.Fatalf("FindStory after promotion = %s, %v, %v; want %s", id, ok, err, later.ID)
+		}
+		if id, ok, err := st.FindStory(ctx, "t1", news.CanonicalURL(third.Link), "", at(30*time.Minute)); err != nil || !ok || id != third.ID {
+			t.Fatalf("FindStory by URL since 0:30 = %s, %v, %v; want %s", id, ok, err, third.ID)
+		}
 	})
 }

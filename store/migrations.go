@@ -274,6 +274,23 @@ var sqliteMigrations = []migration{
 		// about 2 % of the database at ten million items.
 		`DROP INDEX IF EXISTS items_published`,
 	}},
+	{version: 9, name: "story keys on matches", stmts: []string{
+		// A topic's first sighting of a story is found by its keys among the
+		// topic's non-duplicate matches (FindStory): one index entry per
+		// story, where walking items by key visited every outlet that
+		// carried the story. The keys are the item's, kept in step by
+		// corrections. The two item indexes served nothing else; dropping
+		// them spares every stored item two random-key index inserts.
+		`ALTER TABLE matches ADD COLUMN story_url TEXT`,
+		`ALTER TABLE matches ADD COLUMN story_title TEXT`,
+		`UPDATE matches SET
+			story_url = (SELECT i.canonical_url FROM items i WHERE i.id = matches.item_id),
+			story_title = (SELECT i.title_key FROM items i WHERE i.id = matches.item_id)`,
+		matchesStoryURLIndex,
+		matchesStoryTitleIndex,
+		`DROP INDEX IF EXISTS items_canonical_url`,
+		`DROP INDEX IF EXISTS items_title_key`,
+	}},
 }
 
 // fillStoryKeys computes the story keys of the items stored before
@@ -328,6 +345,16 @@ func fillStoryKeys(ctx context.Context, tx *sql.Tx) error {
 // matches that are no duplicate stay out of it (and no planner takes it for
 // "duplicate_of IS NULL").
 const matchesDuplicateOfIndex = `CREATE INDEX matches_duplicate_of ON matches (duplicate_of) WHERE duplicate_of IS NOT NULL`
+
+// matchesStoryURLIndex and matchesStoryTitleIndex find a topic's first
+// sighting of a story by either key (FindStory). Partial: duplicates are
+// never first sightings, and most items have no usable key of one kind.
+const (
+	matchesStoryURLIndex = `CREATE INDEX matches_story_url ON matches (topic_id, story_url)
+		WHERE duplicate_of IS NULL AND story_url IS NOT NULL`
+	matchesStoryTitleIndex = `CREATE INDEX matches_story_title ON matches (topic_id, story_title)
+		WHERE duplicate_of IS NULL AND story_title IS NOT NULL`
+)
 
 // deliveriesEventsIndex lists the outbox rows of no item (source.health
 // events, digests) by age, for PruneItems: without it, finding the old

@@ -182,4 +182,15 @@ var postgresMigrations = []migration{
 		// about 2 % of the database at ten million items.
 		`DROP INDEX IF EXISTS items_published`,
 	}},
+	{version: 9, name: "story keys on matches", stmts: []string{
+		`ALTER TABLE matches ADD COLUMN story_url TEXT COLLATE "C"`,
+		`ALTER TABLE matches ADD COLUMN story_title TEXT COLLATE "C"`,
+		`UPDATE matches SET
+			story_url = (SELECT i.canonical_url FROM items i WHERE i.id = matches.item_id),
+			story_title = (SELECT i.title_key FROM items i WHERE i.id = matches.item_id)`,
+		matchesStoryURLIndex,
+		matchesStoryTitleIndex,
+		`DROP INDEX IF EXISTS items_canonical_url`,
+		`DROP INDEX IF EXISTS items_title_key`,
+	}},
 }

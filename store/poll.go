@@ -225,6 +225,13 @@ func (s *Store) SavePoll(ctx context.Context, p news.PollResult) (newDeliveries 
 
 type matchKey struct{ topic, item string }
 
+// freshItem is what a match copies from its item: the publication time
+// (feed order) and the story keys (FindStory).
+type freshItem struct {
+	published           sql.NullInt64
+	canonical, titleKey sql.NullString
+}
+
 // pollTx is one SavePoll in progress. Statements are prepared on first use
 // (most polls bring no matches, corrections or deliveries) and closed with
 // the transaction.
@@ -233,9 +240,9 @@ type pollTx struct {
 	ctx   context.Context
 	tx    *sql.Tx
 	src   string
-	// fresh holds the published time of each item this call inserted;
-	// only these get matches and match.created deliveries.
-	fresh map[string]sql.NullInt64
+	// fresh holds what the matches of each item this call inserted copy
+	// from it; only these items get matches and match.created deliveries.
+	fresh map[string]freshItem
 	// matched holds the matches this call inserted, and which of them are
 	// duplicates; known caches the existence of other matches.
 	matched map[matchKey]bool
@@ -263,7 +270,7 @@ func (p *pollTx) close() {
 
 func (s *Store) savePoll(ctx context.Context, tx *sql.Tx, r news.PollResult) (int, error) {
 	p := &pollTx{store: s, ctx: ctx, tx: tx, src: r.State.SourceID,
-		fresh: make(map[string]sql.NullInt64, len(r.Items)), matched: map[matchKey]bool{},
+		fresh: make(map[string]freshItem, len(r.Items)), matched: map[matchKey]bool{},
 		known: map[matchKey]bool{}, stmts: map[string]*sql.Stmt{}}
 	defer p.close()
 	if err := s.upsertSource(ctx, tx, r.State); err != nil {
@@ -411,7 +418,7 @@ func (p *pollTx) insertItem(it news.Item) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("item %q: %w", it.ID, err)
 	} else if n > 0 {
-		p.fresh[it.ID] = msOf(it.Published)
+		p.fresh[it.ID] = freshItem{published: msOf(it.Published), canonical: canon, titleKey: key}
 	}
 	return nil
 }
@@ -423,6 +430,9 @@ const correctItemSQL = `UPDATE items SET
 		title = $2, link = $3, summary = $4, content = $5, authors = $6, categories = $7,
 		updated = $8, canonical_url = $9, title_key = $10
 	WHERE id = $1`
+
+// correctStoryKeysSQL gives an item's matches its corrected story keys.
+const correctStoryKeysSQL = `UPDATE matches SET story_url = $2, story_title = $3 WHERE item_id = $1`
 
 func (p *pollTx) correctItem(it news.Item) error {
 	if err := p.sourceOf(&it); err != nil {
@@ -442,6 +452,13 @@ func (p *pollTx) correctItem(it news.Item) error {
 		authors, categories, msOf(it.Updated), canon, key); err != nil {
 		return fmt.Errorf("corrected item %q: %w", it.ID, err)
 	}
+	keys, err := p.stmt(correctStoryKeysSQL)
+	if err != nil {
+		return err
+	}
+	if _, err := keys.ExecContext(p.ctx, it.ID, canon, key); err != nil {
+		return fmt.Errorf("corrected item %q matches: %w", it.ID, err)
+	}
 	return nil
 }
 
@@ -449,12 +466,13 @@ func (p *pollTx) correctItem(it news.Item) error {
 const matchExistsSQL = `SELECT COUNT(*) FROM matches WHERE topic_id = $1 AND item_id = $2`
 
 const insertMatchSQL = `INSERT INTO matches (topic_id, item_id,
-		item_published, terms, hits, score, snippet, marks, matched_at, baseline, duplicate_of)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		item_published, terms, hits, score, snippet, marks, matched_at, baseline, duplicate_of,
+		story_url, story_title)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 	ON CONFLICT (topic_id, item_id) DO NOTHING`
 
 func (p *pollTx) insertMatch(m news.Match) error {
-	published, ok := p.fresh[m.ItemID]
+	item, ok := p.fresh[m.ItemID]
 	if !ok {
 		return nil // item stored before: its matches were saved with it
 	}
@@ -473,8 +491,9 @@ func (p *pollTx) insertMatch(m news.Match) error {
 		return err
 	}
 	if _, err := ins.ExecContext(p.ctx,
-		m.TopicID, m.ItemID, published, enc.terms, enc.hits, scoreOf(m.Score), enc.snippet,
-		enc.marks, msOf(m.MatchedAt), m.Baseline, nullIfEmpty(m.DuplicateOf)); err != nil {
+		m.TopicID, m.ItemID, item.published, enc.terms, enc.hits, scoreOf(m.Score), enc.snippet,
+		enc.marks, msOf(m.MatchedAt), m.Baseline, nullIfEmpty(m.DuplicateOf),
+		item.canonical, item.titleKey); err != nil {
 		return fmt.Errorf("match %q/%q: %w", m.TopicID, m.ItemID, err)
 	}
 	p.matched[matchKey{m.TopicID, m.ItemID}] = m.DuplicateOf != ""

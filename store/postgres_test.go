@@ -251,22 +251,26 @@ func TestPostgresHotQueriesUseIndexes(t *testing.T) {
 		q     string
 		args  []any
 		index string
+		// sorts allows a sort of the few rows one story has.
+		sorts bool
 	}{
-		"TopicEntries":   {topicEntriesSQL, []any{"t1", 50}, "matches_topic_order"},
-		"ClaimOrdered":   {claimOrderedSQL, []any{"w1", 1, 2}, "deliveries_"},
-		"ClaimUnordered": {claimUnorderedPostgresSQL, []any{"w1", 1, 2}, "deliveries_pending"},
-		"Deliveries":     {`SELECT ` + deliveryColumns + ` FROM deliveries d ORDER BY d.created_at DESC, d.id DESC LIMIT 100`, nil, "deliveries_created"},
+		"FindStoryURL":   {findStorySQL(true, true, false), []any{"t1", 1, "u"}, "matches_story_url", true},
+		"FindStoryTitle": {findStorySQL(true, false, true), []any{"t1", 1, "k"}, "matches_story_title", true},
+		"TopicEntries":   {topicEntriesSQL, []any{"t1", 50}, "matches_topic_order", false},
+		"ClaimOrdered":   {claimOrderedSQL, []any{"w1", 1, 2}, "deliveries_", false},
+		"ClaimUnordered": {claimUnorderedPostgresSQL, []any{"w1", 1, 2}, "deliveries_pending", false},
+		"Deliveries":     {`SELECT ` + deliveryColumns + ` FROM deliveries d ORDER BY d.created_at DESC, d.id DESC LIMIT 100`, nil, "deliveries_created", false},
 		"ItemsSince": {`SELECT ` + itemColumns + ` FROM items i WHERE i.fetched_at >= $1
-			ORDER BY i.fetched_at DESC NULLS LAST, i.id DESC LIMIT 100`, []any{5}, "items_fetched"},
+			ORDER BY i.fetched_at DESC NULLS LAST, i.id DESC LIMIT 100`, []any{5}, "items_fetched", false},
 		"PruneCandidates": {`SELECT id, fetched_at FROM items WHERE fetched_at < $1 AND fetched_at <= $3 AND (fetched_at < $3 OR id < $4)
-			ORDER BY fetched_at DESC NULLS LAST, id DESC LIMIT $2`, []any{1, 500, 1, "x"}, "items_fetched"},
-		"PruneEvents": {pruneEventsSQL, []any{9, 500, 1, "x"}, "deliveries_events"},
+			ORDER BY fetched_at DESC NULLS LAST, id DESC LIMIT $2`, []any{1, 500, 1, "x"}, "items_fetched", false},
+		"PruneEvents": {pruneEventsSQL, []any{9, 500, 1, "x"}, "deliveries_events", false},
 		"ItemsSinceSources": {`SELECT ` + itemColumns + ` FROM items i WHERE i.source_id IN ($1)
-			ORDER BY i.fetched_at DESC NULLS LAST, i.id DESC LIMIT 100`, []any{"s1"}, "items_source_fetched"},
+			ORDER BY i.fetched_at DESC NULLS LAST, i.id DESC LIMIT 100`, []any{"s1"}, "items_source_fetched", false},
 		"FeedCutoff": {`SELECT item_published, matched_at, item_id FROM matches
 			WHERE topic_id = $1 AND duplicate_of IS NULL
 			ORDER BY item_published DESC NULLS LAST, matched_at DESC NULLS LAST, item_id
-			LIMIT 1 OFFSET $2`, []any{"t1", 49}, "matches_topic_order"},
+			LIMIT 1 OFFSET $2`, []any{"t1", 49}, "matches_topic_order", false},
 	} {
 		rows, err := conn.QueryContext(ctx, `EXPLAIN `+c.q, c.args...)
 		if err != nil {
@@ -282,7 +286,7 @@ func TestPostgresHotQueriesUseIndexes(t *testing.T) {
 		}
 		rows.Close()
 		joined := strings.Join(plan, "; ")
-		if strings.Contains(joined, "Sort") || strings.Contains(joined, "Seq Scan") || !strings.Contains(joined, c.index) {
+		if (!c.sorts && strings.Contains(joined, "Sort")) || strings.Contains(joined, "Seq Scan") || !strings.Contains(joined, c.index) {
 			t.Errorf("%s plan sorts, scans, or misses %s: %s", name, c.index, joined)
 		}
 	}

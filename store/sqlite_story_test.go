@@ -25,11 +25,11 @@ func TestStoryQueriesUseIndexes(t *testing.T) {
 		sorts bool
 	}{
 		"FindStoryBoth": {findStorySQL(true, true, true), []any{"t1", 1, "u", "k"},
-			[]string{"items_canonical_url", "items_title_key", "sqlite_autoindex_matches_1"}, true},
+			[]string{"matches_story_url", "matches_story_title"}, true},
 		"FindStoryURL": {findStorySQL(false, true, false), []any{"t1", "u"},
-			[]string{"items_canonical_url", "sqlite_autoindex_matches_1"}, true},
+			[]string{"matches_story_url"}, true},
 		"FindStoryTitle": {findStorySQL(true, false, true), []any{"t1", 1, "k"},
-			[]string{"items_title_key", "sqlite_autoindex_matches_1"}, true},
+			[]string{"matches_story_title"}, true},
 		"Sightings": {sightingsSQL(sightingsBatch), append([]any{"t1", "a", "b"}, make([]any, sightingsBatch-2)...),
 			[]string{"COVERING INDEX matches_duplicates"}, false},
 		"TopicEntries":  {topicEntriesSQL, []any{"t1", 50}, []string{"matches_topic_order"}, false},

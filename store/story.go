@@ -11,29 +11,32 @@ import (
 )
 
 // findStorySQL builds FindStory's query: $1 is the topic, then the since
-// bound (when given) and the keys (those given). items drives the join
-// (CROSS JOIN fixes that order in SQLite; elsewhere it is a plain join):
-// the keys pick a handful of items through their indexes, and each is
-// checked against the topic's matches by primary key, instead of walking
-// every match of the topic.
+// bound (when given) and the keys (those given). Matches carry their
+// item's story keys, so the topic's first sightings are found by key in
+// the partial matches_story_* indexes: one entry per story and topic,
+// however many outlets carried it (walking items by key, as before
+// migration 9, visited every one of them).
 func findStorySQL(withSince, withURL, withTitle bool) string {
 	n := 1
 	param := func() string { n++; return fmt.Sprintf("$%d", n) }
 	since := ""
 	if withSince {
-		since = ` AND m.matched_at >= ` + param()
+		since = ` AND matched_at >= ` + param()
 	}
-	var keys []string
-	if withURL {
-		keys = append(keys, `i.canonical_url = `+param())
+	// One SELECT per key, each an index search of its own: with the keys
+	// OR-ed in one WHERE, SQLite may walk every match of the topic instead.
+	var selects []string
+	for _, key := range []struct {
+		column string
+		given  bool
+	}{{"story_url", withURL}, {"story_title", withTitle}} {
+		if key.given {
+			selects = append(selects, `SELECT item_id, matched_at FROM matches
+			WHERE topic_id = $1 AND duplicate_of IS NULL AND `+key.column+` = `+param()+since)
+		}
 	}
-	if withTitle {
-		keys = append(keys, `i.title_key = `+param())
-	}
-	return `SELECT m.item_id FROM items i CROSS JOIN matches m
-		WHERE (` + strings.Join(keys, ` OR `) + `)
-			AND m.topic_id = $1 AND m.item_id = i.id AND m.duplicate_of IS NULL` + since + `
-		ORDER BY m.matched_at NULLS FIRST, m.item_id
+	return `SELECT item_id FROM (` + strings.Join(selects, ` UNION ALL `) + `) sightings
+		ORDER BY matched_at NULLS FIRST, item_id
 		LIMIT 1`
 }
 
