@@ -23,7 +23,9 @@ func VisibleText(s string) string {
 	if s == "" {
 		return ""
 	}
-	s = strings.ToValidUTF8(s, "\uFFFD")
+	if !utf8.ValidString(s) { // the fast check first: repairing copies
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
 	if !strings.ContainsAny(s, "<&") {
 		return collapseSpace(s)
 	}
@@ -145,6 +147,17 @@ func (c *spaceCollapser) Break() { c.pendingSpace = len(c.buf) > 0 }
 func (c *spaceCollapser) Write(p []byte) {
 	for i := 0; i < len(p); {
 		b := p[i]
+		if b > ' ' && b < 0x7f {
+			// A run of printable ASCII, most of any text, is copied whole.
+			j := i + 1
+			for j < len(p) && p[j] > ' ' && p[j] < 0x7f {
+				j++
+			}
+			c.flushSpace()
+			c.buf = append(c.buf, p[i:j]...)
+			i = j
+			continue
+		}
 		if b < utf8.RuneSelf {
 			i++
 			if b <= ' ' || b == 0x7f { // what unicode.IsSpace or IsControl accept in ASCII
