@@ -187,9 +187,9 @@ func printReport(w io.Writer, r *report) {
 	}
 	tw.Flush()
 	if slices.ContainsFunc(r.Cycles, func(c cycleResult) bool { return c.Stages != nil }) {
-		fmt.Fprintln(w, "\nwhere the time went (wall time inside each stage, summed over the workers; the writer is one at a time):")
+		fmt.Fprintln(w, "\nwhere the time went (wall time inside each stage, summed over the workers; store writes: wall time with a write in flight):")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "cycle\tfetch+parse\tmatch\tstore reads\tstore writes\twrite tx\tper write\twriter busy\t")
+		fmt.Fprintln(tw, "cycle\tfetch+parse\tmatch\tstore reads\tstore writes\tsaves\tper save\twriter busy\t")
 		for _, c := range r.Cycles {
 			if s := c.Stages; s != nil {
 				fmt.Fprintf(tw, "%s\t%.2f s\t%.2f s\t%.2f s\t%.2f s\t%s\t%.0f µs\t%.0f %%\t\n", c.Name, s.Fetch, s.Match, s.Read, s.Write,

@@ -138,7 +138,7 @@ type cycleResult struct {
 	Server         serverStats `json:"server"` // the server's work during the cycle
 	FirstErrors    []string    `json:"first_errors,omitempty"`
 	// Stages is where the time went (see stages.go); WriterBusy is the
-	// share of the wall time the single store writer was busy.
+	// share of the wall time with a store write in flight.
 	Stages     *stageSeconds `json:"stages,omitempty"`
 	WriterBusy float64       `json:"writer_busy,omitempty"`
 	Spread     *cycleSpread  `json:"spread,omitempty"` // -runs > 1: min and max over the runs
