@@ -29,6 +29,11 @@ func VisibleText(s string) string {
 	if !strings.ContainsAny(s, "<&") {
 		return collapseSpace(s)
 	}
+	if !strings.Contains(s, "<") {
+		// Entities but no markup ("AT&amp;T", "&eacute;"): what the
+		// tokenizer would return, without its per-call buffer.
+		return collapseSpace(html.UnescapeString(s))
+	}
 	z := html.NewTokenizer(strings.NewReader(s))
 	// The text goes straight into one collapsing buffer instead of being
 	// gathered and then collapsed: every item's title, summary and content
