@@ -116,7 +116,7 @@ func testState(src string) news.SourceState {
 	return news.SourceState{SourceID: src, URL: "https://example.org/" + src + ".xml", Title: "Source " + src, Baselined: true, LastPoll: t0}
 }
 
-func mustSave(t *testing.T, st contractStore, p news.PollResult) int {
+func mustSave(t testing.TB, st contractStore, p news.PollResult) int {
 	t.Helper()
 	n, err := st.SavePoll(context.Background(), p)
 	if err != nil {
