@@ -39,10 +39,16 @@ func newSaveGroup() *saveGroup { return &saveGroup{slot: make(chan struct{}, 1)}
 type pendingSave struct {
 	ctx  context.Context
 	poll news.PollResult
+	// items are poll.Items prepared for the writer (itemInserts).
+	items []itemInsert
 	// n and err are the result, set before done is closed.
 	n    int
 	err  error
 	done chan struct{}
+}
+
+func newPendingSave(ctx context.Context, p news.PollResult) *pendingSave {
+	return &pendingSave{ctx: ctx, poll: p, items: itemInserts(p.State.SourceID, p.Items), done: make(chan struct{})}
 }
 
 func (g *saveGroup) enqueue(p *pendingSave) {
@@ -80,7 +86,7 @@ func (g *saveGroup) withdraw(p *pendingSave) bool {
 
 // savePollGrouped saves p in a group commit and returns its own result.
 func (s *Store) savePollGrouped(ctx context.Context, p news.PollResult) (int, error) {
-	req := &pendingSave{ctx: ctx, poll: p, done: make(chan struct{})}
+	req := newPendingSave(ctx, p)
 	s.group.enqueue(req)
 	for {
 		select {
@@ -120,13 +126,13 @@ func (s *Store) saveBatch(ctx context.Context, batch []*pendingSave) {
 				continue
 			}
 			if len(batch) == 1 {
-				results[i], errs[i] = s.savePoll(ctx, tx, req.poll)
+				results[i], errs[i] = s.savePoll(ctx, tx, req.poll, req.items)
 				return errs[i] // nothing to keep: let write roll back
 			}
 			if _, err := tx.ExecContext(ctx, `SAVEPOINT poll`); err != nil {
 				return fmt.Errorf("savepoint: %w", err)
 			}
-			results[i], errs[i] = s.savePoll(ctx, tx, req.poll)
+			results[i], errs[i] = s.savePoll(ctx, tx, req.poll, req.items)
 			if errs[i] != nil && s.eng == enginePostgres && retryable(errs[i]) {
 				// A deadlock or a lost connection says nothing about this
 				// poll: run the whole group again, as write does for one.

@@ -102,11 +102,11 @@ func testGroupCommitContract(t *testing.T, b backend) {
 		// savepoints, the others stay.
 		var batch []*pendingSave
 		for i := range 6 {
-			batch = append(batch, &pendingSave{ctx: ctx, poll: groupPoll(fmt.Sprintf("m%d", i), i%2 == 1), done: make(chan struct{})})
+			batch = append(batch, newPendingSave(ctx, groupPoll(fmt.Sprintf("m%d", i), i%2 == 1)))
 		}
 		cancelled, cancel := context.WithCancel(ctx)
 		cancel()
-		batch = append(batch, &pendingSave{ctx: cancelled, poll: groupPoll("m-cancelled", false), done: make(chan struct{})})
+		batch = append(batch, newPendingSave(cancelled, groupPoll("m-cancelled", false)))
 		st.saveBatch(ctx, batch)
 		for i, req := range batch {
 			select {

@@ -268,7 +268,7 @@ func (p *pollTx) close() {
 	}
 }
 
-func (s *Store) savePoll(ctx context.Context, tx *sql.Tx, r news.PollResult) (int, error) {
+func (s *Store) savePoll(ctx context.Context, tx *sql.Tx, r news.PollResult, items []itemInsert) (int, error) {
 	p := &pollTx{store: s, ctx: ctx, tx: tx, src: r.State.SourceID,
 		fresh: make(map[string]freshItem, len(r.Items)), matched: map[matchKey]bool{},
 		known: map[matchKey]bool{}, stmts: map[string]*sql.Stmt{}}
@@ -276,8 +276,8 @@ func (s *Store) savePoll(ctx context.Context, tx *sql.Tx, r news.PollResult) (in
 	if err := s.upsertSource(ctx, tx, r.State); err != nil {
 		return 0, fmt.Errorf("source state: %w", err)
 	}
-	for _, it := range r.Items {
-		if err := p.insertItem(it); err != nil {
+	for _, row := range items {
+		if err := p.insertItem(row); err != nil {
 			return 0, err
 		}
 	}
@@ -395,22 +395,46 @@ const insertItemSQL = `INSERT INTO items (id, source_id, item_key, title, link,
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 	ON CONFLICT (id) DO NOTHING`
 
-func (p *pollTx) insertItem(it news.Item) error {
-	if err := p.sourceOf(&it); err != nil {
-		return err
+// itemInsert is an item as insertItemSQL stores it, or why it cannot be.
+type itemInsert struct {
+	it                  news.Item // cleaned, its SourceID filled in
+	authors, categories sql.NullString
+	canon, key          sql.NullString
+	err                 error
+}
+
+// itemInserts prepares the rows of a poll's items. It runs before the poll
+// joins a group commit, outside the writer's turn: everything it does is
+// plain Go, and the writer is the one goroutine every poll waits for.
+func itemInserts(src string, items []news.Item) []itemInsert {
+	rows := make([]itemInsert, len(items))
+	p := pollTx{src: src}
+	for i, it := range items {
+		r := &rows[i]
+		if r.err = p.sourceOf(&it); r.err != nil {
+			continue
+		}
+		r.it = cleanItem(it)
+		if r.authors, r.categories, r.err = encodeItemLists(r.it); r.err != nil {
+			continue
+		}
+		r.canon, r.key = storyKeys(r.it.Title, r.it.Link)
 	}
-	it = cleanItem(it)
-	authors, categories, err := encodeItemLists(it)
-	if err != nil {
-		return err
+	return rows
+}
+
+func (p *pollTx) insertItem(r itemInsert) error {
+	if r.err != nil {
+		return r.err
 	}
+	it := r.it
 	ins, err := p.stmt(insertItemSQL)
 	if err != nil {
 		return err
 	}
-	canon, key := storyKeys(it.Title, it.Link)
+	canon, key := r.canon, r.key
 	res, err := ins.ExecContext(p.ctx, it.ID, it.SourceID, it.Key, it.Title, it.Link,
-		it.Summary, it.Content, authors, categories,
+		it.Summary, it.Content, r.authors, r.categories,
 		msOf(it.Published), msOf(it.Updated), msOf(it.FetchedAt), canon, key)
 	if err != nil {
 		return fmt.Errorf("item %q: %w", it.ID, err)
