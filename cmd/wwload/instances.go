@@ -41,6 +41,7 @@ func (h *harness) wireInstance(ctx context.Context, dsn string, topics []news.To
 		UserAgent: "wirewatch-wwload/dev (+https://github.com/wirewatch/wirewatch)",
 		Policy:    netguard.Policy{AllowPrivate: true},
 	})
+	h.fetchers = append(h.fetchers, f)
 	p := watch.NewPoller(watch.PollerConfig{
 		Fetcher: f, Matcher: index, Store: st, Webhooks: deskWebhooks(),
 		Logger:      slog.New(slog.NewTextHandler(h.stderr, &slog.HandlerOptions{Level: slog.LevelError})),

@@ -224,6 +224,9 @@ type harness struct {
 	extra   []instance
 	sources []news.Source
 	stages  *stageTimes // nil: not clocked
+	// fetchers are every instance's, so that their keep-alive connections
+	// close before the server stops (it waits for open ones).
+	fetchers []*sources.Fetcher
 }
 
 // runOnce measures one fresh run in this process.
@@ -298,6 +301,9 @@ func runOnce(ctx context.Context, o options, stderr io.Writer) (*report, error) 
 		return nil, err
 	}
 	defer func() {
+		for _, f := range h.fetchers {
+			f.CloseIdleConnections()
+		}
 		if err := h.srv.stop(); err != nil {
 			fmt.Fprintf(stderr, "wwload: feed server: %v\n", err)
 		}
@@ -382,11 +388,13 @@ func (h *harness) wire(ctx context.Context, dbPath string, topics []news.Topic) 
 		return err
 	}
 	h.store = st
+	httpFetcher := sources.NewFetcher(sources.Options{
+		UserAgent: "wirewatch-wwload/dev (+https://github.com/wirewatch/wirewatch)",
+		Policy:    netguard.Policy{AllowPrivate: true},
+	})
+	h.fetchers = append(h.fetchers, httpFetcher)
 	var (
-		fetcher watch.Fetcher = sources.NewFetcher(sources.Options{
-			UserAgent: "wirewatch-wwload/dev (+https://github.com/wirewatch/wirewatch)",
-			Policy:    netguard.Policy{AllowPrivate: true},
-		})
+		fetcher watch.Fetcher = httpFetcher
 		matcher watch.Matcher = index
 		pstore  watch.Store   = st
 	)
