@@ -24,8 +24,9 @@ const maxGroup = 8
 // rolled back to it while the others in the group are kept.
 //
 // There is no background goroutine: the first waiting caller to get the
-// slot leads, saving every poll queued at that moment (its own included)
-// while later callers queue for the next group.
+// slot leads, saving the oldest queued polls (up to maxGroup, usually its
+// own among them) while later callers queue for the next group; a caller
+// whose poll another leader saved just collects its result.
 type saveGroup struct {
 	// slot is held by the leader of the group being saved.
 	slot chan struct{}
