@@ -268,6 +268,8 @@ func (p *pollTx) close() {
 	}
 }
 
+// savePoll is SavePoll's work inside tx; items are r.Items as itemInserts
+// prepared them.
 func (s *Store) savePoll(ctx context.Context, tx *sql.Tx, r news.PollResult, items []itemInsert) (int, error) {
 	p := &pollTx{store: s, ctx: ctx, tx: tx, src: r.State.SourceID,
 		fresh: make(map[string]freshItem, len(r.Items)), matched: map[matchKey]bool{},
@@ -365,15 +367,16 @@ func (j healthJSON) health() *news.SourceHealth {
 		Failures: j.Failures, At: t(j.At)}
 }
 
-// sourceOf checks that an item belongs to the polled source.
-func (p *pollTx) sourceOf(it *news.Item) error {
+// sourceOf checks that an item belongs to the polled source src, and
+// gives it src when it names none.
+func sourceOf(it *news.Item, src string) error {
 	if it.ID == "" {
 		return fmt.Errorf("item with key %q has no id", it.Key)
 	}
 	if it.SourceID == "" {
-		it.SourceID = p.src
+		it.SourceID = src
 	}
-	if it.SourceID != p.src {
+	if it.SourceID != src {
 		return fmt.Errorf("item %q belongs to source %q", it.ID, it.SourceID)
 	}
 	return nil
@@ -408,10 +411,9 @@ type itemInsert struct {
 // plain Go, and the writer is the one goroutine every poll waits for.
 func itemInserts(src string, items []news.Item) []itemInsert {
 	rows := make([]itemInsert, len(items))
-	p := pollTx{src: src}
 	for i, it := range items {
 		r := &rows[i]
-		if r.err = p.sourceOf(&it); r.err != nil {
+		if r.err = sourceOf(&it, src); r.err != nil {
 			continue
 		}
 		r.it = cleanItem(it)
@@ -459,7 +461,7 @@ const correctItemSQL = `UPDATE items SET
 const correctStoryKeysSQL = `UPDATE matches SET story_url = $2, story_title = $3 WHERE item_id = $1`
 
 func (p *pollTx) correctItem(it news.Item) error {
-	if err := p.sourceOf(&it); err != nil {
+	if err := sourceOf(&it, p.src); err != nil {
 		return fmt.Errorf("corrected %w", err)
 	}
 	it = cleanItem(it)
