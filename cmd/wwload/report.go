@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"wirewatch/store"
 )
 
 // runMany runs o.runs fresh runs, each a `wwload run -runs 1 -json` child
@@ -40,14 +41,18 @@ func runMany(ctx context.Context, o options, stderr io.Writer) (*report, error) 
 	var reps []*report
 	for r := 1; r <= o.runs; r++ {
 		db := filepath.Join(dir, fmt.Sprintf("run%d.db", r))
-		if o.db != "" {
+		switch {
+		case store.IsPostgres(o.db):
+			db = o.db // each run makes its own schema in it
+		case o.db != "":
 			db = fmt.Sprintf("%s.run%d", o.db, r)
 		}
 		args := []string{"run", "-runs", "1", "-json", "-n", strconv.Itoa(o.n), "-items", strconv.Itoa(o.items),
 			"-per-host", strconv.Itoa(o.perHost), "-workers", strconv.Itoa(o.workers),
 			"-cycles", strings.Join(o.cycles, ","), "-db", db, "-keep=" + strconv.FormatBool(o.keep),
 			"-steady-fraction", strconv.FormatFloat(o.steady, 'g', -1, 64), "-topics", topicsPath,
-			"-gzip=" + strconv.FormatBool(o.gzip), "-seed", strconv.FormatUint(o.seed, 10)}
+			"-gzip=" + strconv.FormatBool(o.gzip), "-seed", strconv.FormatUint(o.seed, 10),
+			"-instances", strconv.Itoa(o.instances)}
 		if template != "" {
 			args = append(args, "-prefill-from", template)
 		}
