@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"wirewatch/news"
@@ -85,18 +86,17 @@ func (s *Store) SourceActivity(ctx context.Context, sourceID string, since time.
 
 // SaveSourceState inserts or replaces what is remembered about a source,
 // and queues events (source.health deliveries) in the same transaction.
+//
+// It is a poll without items: every unchanged (304) or failed poll ends
+// here, so it joins the same group commits as SavePoll.
 func (s *Store) SaveSourceState(ctx context.Context, st news.SourceState, events ...news.Delivery) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		if err := s.upsertSource(ctx, tx, st); err != nil {
-			return err
+	events = slices.Clone(events)
+	for i := range events {
+		if events[i].CreatedAt.IsZero() {
+			events[i].CreatedAt = s.now()
 		}
-		for _, d := range events {
-			if _, err := insertEvent(ctx, tx, d, s.now()); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	_, err := s.savePollGrouped(ctx, news.PollResult{State: st, Events: events})
 	if err != nil {
 		return fmt.Errorf("store: save source state %q: %w", st.SourceID, err)
 	}
