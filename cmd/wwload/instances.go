@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -14,9 +13,7 @@ import (
 	"time"
 
 	"wirewatch/match"
-	"wirewatch/netguard"
 	"wirewatch/news"
-	"wirewatch/sources"
 	"wirewatch/store"
 	"wirewatch/watch"
 )
@@ -37,17 +34,7 @@ func (h *harness) wireInstance(ctx context.Context, dsn string, topics []news.To
 	if err != nil {
 		return instance{}, err
 	}
-	f := sources.NewFetcher(sources.Options{
-		UserAgent: "wirewatch-wwload/dev (+https://github.com/wirewatch/wirewatch)",
-		Policy:    netguard.Policy{AllowPrivate: true},
-	})
-	h.fetchers = append(h.fetchers, f)
-	p := watch.NewPoller(watch.PollerConfig{
-		Fetcher: f, Matcher: index, Store: st, Webhooks: deskWebhooks(),
-		Logger:      slog.New(slog.NewTextHandler(h.stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-		DedupWindow: 48 * time.Hour,
-	})
-	return instance{store: st, poller: p}, nil
+	return instance{store: st, poller: h.newPoller(h.newFetcher(), index, st)}, nil
 }
 
 // leaser is what the shared cycle needs of a store.

@@ -388,13 +388,8 @@ func (h *harness) wire(ctx context.Context, dbPath string, topics []news.Topic) 
 		return err
 	}
 	h.store = st
-	httpFetcher := sources.NewFetcher(sources.Options{
-		UserAgent: "wirewatch-wwload/dev (+https://github.com/wirewatch/wirewatch)",
-		Policy:    netguard.Policy{AllowPrivate: true},
-	})
-	h.fetchers = append(h.fetchers, httpFetcher)
 	var (
-		fetcher watch.Fetcher = httpFetcher
+		fetcher watch.Fetcher = h.newFetcher()
 		matcher watch.Matcher = index
 		pstore  watch.Store   = st
 	)
@@ -403,12 +398,29 @@ func (h *harness) wire(ctx context.Context, dbPath string, topics []news.Topic) 
 		fetcher, matcher = timedFetcher{fetcher, h.stages}, timedMatcher{matcher, h.stages}
 		pstore = &timedStore{loadStore: st, t: h.stages}
 	}
-	h.poller = watch.NewPoller(watch.PollerConfig{
-		Fetcher: fetcher, Matcher: matcher, Store: pstore, Webhooks: deskWebhooks(),
+	h.poller = h.newPoller(fetcher, matcher, pstore)
+	return nil
+}
+
+// newFetcher returns a fetcher as wirewatch builds one, with the SSRF
+// guard open to the loopback feed server, and records it so that its
+// connections close before the server stops.
+func (h *harness) newFetcher() *sources.Fetcher {
+	f := sources.NewFetcher(sources.Options{
+		UserAgent: "wirewatch-wwload/dev (+https://github.com/wirewatch/wirewatch)",
+		Policy:    netguard.Policy{AllowPrivate: true},
+	})
+	h.fetchers = append(h.fetchers, f)
+	return f
+}
+
+// newPoller returns a poller with wirewatch's defaults (see wire).
+func (h *harness) newPoller(f watch.Fetcher, m watch.Matcher, st watch.Store) *watch.Poller {
+	return watch.NewPoller(watch.PollerConfig{
+		Fetcher: f, Matcher: m, Store: st, Webhooks: deskWebhooks(),
 		Logger:      slog.New(slog.NewTextHandler(h.stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 		DedupWindow: 48 * time.Hour,
 	})
-	return nil
 }
 
 // measure runs one cycle and measures it: wall time, this process's CPU
