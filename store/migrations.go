@@ -283,9 +283,7 @@ var sqliteMigrations = []migration{
 		// them spares every stored item two random-key index inserts.
 		`ALTER TABLE matches ADD COLUMN story_url TEXT`,
 		`ALTER TABLE matches ADD COLUMN story_title TEXT`,
-		`UPDATE matches SET
-			story_url = (SELECT i.canonical_url FROM items i WHERE i.id = matches.item_id),
-			story_title = (SELECT i.title_key FROM items i WHERE i.id = matches.item_id)`,
+		fillMatchStoryKeys,
 		matchesStoryURLIndex,
 		matchesStoryTitleIndex,
 		`DROP INDEX IF EXISTS items_canonical_url`,
@@ -345,6 +343,12 @@ func fillStoryKeys(ctx context.Context, tx *sql.Tx) error {
 // matches that are no duplicate stay out of it (and no planner takes it for
 // "duplicate_of IS NULL").
 const matchesDuplicateOfIndex = `CREATE INDEX matches_duplicate_of ON matches (duplicate_of) WHERE duplicate_of IS NOT NULL`
+
+// fillMatchStoryKeys gives the matches stored before migration 9 their
+// items' story keys.
+const fillMatchStoryKeys = `UPDATE matches SET
+	story_url = (SELECT i.canonical_url FROM items i WHERE i.id = matches.item_id),
+	story_title = (SELECT i.title_key FROM items i WHERE i.id = matches.item_id)`
 
 // matchesStoryURLIndex and matchesStoryTitleIndex find a topic's first
 // sighting of a story by either key (FindStory). Partial: duplicates are

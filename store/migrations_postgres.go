@@ -185,9 +185,7 @@ var postgresMigrations = []migration{
 	{version: 9, name: "story keys on matches", stmts: []string{
 		`ALTER TABLE matches ADD COLUMN story_url TEXT COLLATE "C"`,
 		`ALTER TABLE matches ADD COLUMN story_title TEXT COLLATE "C"`,
-		`UPDATE matches SET
-			story_url = (SELECT i.canonical_url FROM items i WHERE i.id = matches.item_id),
-			story_title = (SELECT i.title_key FROM items i WHERE i.id = matches.item_id)`,
+		fillMatchStoryKeys,
 		matchesStoryURLIndex,
 		matchesStoryTitleIndex,
 		`DROP INDEX IF EXISTS items_canonical_url`,
