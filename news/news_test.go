@@ -25,6 +25,25 @@ func TestIDsAreStableAndDistinct(t *testing.T) {
 	if ItemID("a", "k") != ItemID("a", "k") || ItemID("a", "k") == ItemID("b", "k") || ItemID("a", "bk") == ItemID("ab", "k") {
 		t.Error("ItemID must be a function of (source, key) only, without ambiguity")
 	}
+	if a, b := ItemID("wire", "story-1"), ItemID("wire", "story-2"); len(a) != 24 || a[:8] != b[:8] || a == b {
+		t.Errorf("items of one source must share their first 8 digits and differ after: %s %s", a, b)
+	}
+	if a, b := ItemID("wire", "k"), ItemID("daily", "k"); a[:8] == b[:8] {
+		t.Errorf("sources must have their own prefixes: %s %s", a, b)
+	}
+	// The IDs that items stored before the source prefix have, computed by
+	// the old ItemID (a store's rows show the second).
+	for _, c := range []struct{ src, key, id string }{
+		{"example-wire", "story-1", "833a0e25b581198dde051abe"},
+		{"src-00049", "urn:wwload:49:1", "ce98e46afd7dd4c789d91dae"},
+	} {
+		if got := LegacyItemID(c.src, c.key); got != c.id {
+			t.Errorf("LegacyItemID(%q, %q) = %s, want %s", c.src, c.key, got, c.id)
+		}
+		if ItemID(c.src, c.key) == c.id {
+			t.Errorf("ItemID(%q, %q) is still the legacy ID", c.src, c.key)
+		}
+	}
 	if DeliveryID(EventMatchCreated, "t", "i", "w1") == DeliveryID(EventMatchCreated, "t", "i", "w2") {
 		t.Error("DeliveryID must differ per webhook")
 	}

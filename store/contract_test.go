@@ -154,6 +154,7 @@ func testStoreContract(t *testing.T, b backend) {
 	testSourceHealthContract(t, b)
 	testOpsContract(t, b)
 	testGroupCommitContract(t, b)
+	testLegacyIDContract(t, b)
 
 	t.Run("Ping", func(t *testing.T) {
 		if err := b.open(t).Ping(ctx); err != nil {

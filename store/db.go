@@ -55,6 +55,9 @@ type Store struct {
 	// snapshot is how a read that must see one state across statements
 	// begins its transaction (see topicEntries).
 	snapshot sql.TxOptions
+	// legacyItemIDs is set when items stored before migration 10 may
+	// remain (see legacy.go); read at open.
+	legacyItemIDs bool
 }
 
 // SQLite is the name the store had when SQLite was its only engine; it is
@@ -102,6 +105,9 @@ func newStore(ctx context.Context, eng engine, db *sql.DB) (*Store, error) {
 		s.snapshot.Isolation = sql.LevelRepeatableRead
 	}
 	if err := s.warmStatements(ctx); err != nil {
+		return nil, errors.Join(err, hot.close(), s.cache.close())
+	}
+	if err := s.loadLegacyItemIDs(ctx); err != nil {
 		return nil, errors.Join(err, hot.close(), s.cache.close())
 	}
 	return s, nil

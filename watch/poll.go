@@ -40,6 +40,10 @@ type Store interface {
 	// dates its newest (zero: none), for the silence check.
 	SourceActivity(ctx context.Context, sourceID string, since time.Time) (int, time.Time, error)
 	UnseenItems(ctx context.Context, ids []string) ([]string, error)
+	// LegacyItemIDs returns the IDs that items stored by an older
+	// wirewatch have (news.LegacyItemID), by the items' IDs, for those of
+	// the given items stored so.
+	LegacyItemIDs(ctx context.Context, items []news.Item) (map[string]string, error)
 	SavePoll(ctx context.Context, p news.PollResult) (int, error)
 	// FindStory returns the first sighting of a story the topic matched
 	// since the given time, by canonical URL or title key.
@@ -518,7 +522,25 @@ func (p *Poller) split(ctx context.Context, items []news.Item) (fresh, seen []ne
 		}
 		done[it.ID] = true
 	}
-	return fresh, seen, nil
+	if len(fresh) == 0 {
+		return fresh, seen, nil
+	}
+	// An item stored before item IDs had a source prefix is seen under
+	// its old ID, which it keeps: its feed GUID and alerts name it so.
+	legacy, err := p.store.LegacyItemIDs(ctx, fresh)
+	if err != nil || len(legacy) == 0 {
+		return fresh, seen, err
+	}
+	kept := fresh[:0]
+	for _, it := range fresh {
+		if old, ok := legacy[it.ID]; ok {
+			it.ID = old
+			seen = append(seen, it)
+		} else {
+			kept = append(kept, it)
+		}
+	}
+	return kept, seen, nil
 }
 
 // storyIndex remembers the stories of this poll per topic, by canonical URL

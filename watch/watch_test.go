@@ -122,6 +122,12 @@ func (m *memStore) SaveSourceState(_ context.Context, st news.SourceState, event
 	return nil
 }
 
+// LegacyItemIDs: a memStore holds no items from an older wirewatch (the
+// real store's upgrade is tested in cmd/wirewatch).
+func (m *memStore) LegacyItemIDs(context.Context, []news.Item) (map[string]string, error) {
+	return nil, nil
+}
+
 func (m *memStore) UnseenItems(_ context.Context, ids []string) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -122,6 +122,11 @@ func (s *timedStore) UnseenItems(ctx context.Context, ids []string) ([]string, e
 	return s.loadStore.UnseenItems(ctx, ids)
 }
 
+func (s *timedStore) LegacyItemIDs(ctx context.Context, items []news.Item) (map[string]string, error) {
+	defer s.reading(time.Now())
+	return s.loadStore.LegacyItemIDs(ctx, items)
+}
+
 func (s *timedStore) FindStory(ctx context.Context, topicID, canonicalURL, titleKey string, since time.Time) (string, bool, error) {
 	defer s.reading(time.Now())
 	return s.loadStore.FindStory(ctx, topicID, canonicalURL, titleKey, since)
