@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,11 +36,11 @@ webhooks:
     secret: %s
 `, src.URL, deskSrv.URL, testSecret))
 	run := func() string {
-		out, err := exec.Command(binPath, "run", "--config", cfgPath, "--wait", "10s").CombinedOutput()
-		if err != nil {
-			t.Fatalf("run: %v\n%s", err, out)
+		out, code := runBin(t, nil, "run", "--config", cfgPath, "--wait", "10s")
+		if code != 0 {
+			t.Fatalf("run: exit %d\n%s", code, out)
 		}
-		return string(out)
+		return out
 	}
 	run() // the baseline: b1 is stored, not alerted
 	dbPath := filepath.Join(filepath.Dir(cfgPath), "ww.db")
