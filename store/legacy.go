@@ -62,23 +62,19 @@ func (s *Store) LegacyItemIDs(ctx context.Context, items []news.Item) (map[strin
 	if !s.legacyItemIDs || len(items) == 0 {
 		return nil, nil
 	}
-	byLegacy := make(map[string]string, len(items))
-	ids := make([]string, 0, len(items))
-	for _, it := range items {
-		old := news.LegacyItemID(it.SourceID, it.Key)
-		byLegacy[old] = it.ID
-		ids = append(ids, old)
+	olds := make([]string, len(items))
+	for i, it := range items {
+		olds[i] = news.LegacyItemID(it.SourceID, it.Key)
 	}
-	unseen, err := s.UnseenItems(ctx, ids)
+	stored, err := s.storedIDs(ctx, olds)
 	if err != nil {
 		return nil, fmt.Errorf("store: legacy item ids: %w", err)
 	}
-	for _, old := range unseen {
-		delete(byLegacy, old)
-	}
-	out := make(map[string]string, len(byLegacy))
-	for old, id := range byLegacy {
-		out[id] = old
+	out := make(map[string]string)
+	for i, it := range items {
+		if stored[olds[i]] {
+			out[it.ID] = olds[i]
+		}
 	}
 	return out, nil
 }

@@ -141,16 +141,9 @@ const unseenChunk = 500
 // UnseenItems returns the ids that are not stored yet, in input order
 // (duplicates in the input are kept as they are).
 func (s *Store) UnseenItems(ctx context.Context, ids []string) ([]string, error) {
-	seen := make(map[string]bool)
-	for start := 0; start < len(ids); start += unseenChunk {
-		chunk := ids[start:min(start+unseenChunk, len(ids))]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		if err := s.collectSeen(ctx, args, seen); err != nil {
-			return nil, fmt.Errorf("store: unseen items: %w", err)
-		}
+	seen, err := s.storedIDs(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("store: unseen items: %w", err)
 	}
 	var out []string
 	for _, id := range ids {
@@ -159,6 +152,23 @@ func (s *Store) UnseenItems(ctx context.Context, ids []string) ([]string, error)
 		}
 	}
 	return out, nil
+}
+
+// storedIDs returns which of the ids are stored, a chunk of IN (...) at a
+// time.
+func (s *Store) storedIDs(ctx context.Context, ids []string) (map[string]bool, error) {
+	seen := make(map[string]bool)
+	for start := 0; start < len(ids); start += unseenChunk {
+		chunk := ids[start:min(start+unseenChunk, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		if err := s.collectSeen(ctx, args, seen); err != nil {
+			return nil, err
+		}
+	}
+	return seen, nil
 }
 
 func (s *Store) collectSeen(ctx context.Context, args []any, seen map[string]bool) error {

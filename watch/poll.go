@@ -522,14 +522,14 @@ func (p *Poller) split(ctx context.Context, items []news.Item) (fresh, seen []ne
 		}
 		done[it.ID] = true
 	}
-	if len(fresh) == 0 {
-		return fresh, seen, nil
-	}
 	// An item stored before item IDs had a source prefix is seen under
 	// its old ID, which it keeps: its feed GUID and alerts name it so.
 	legacy, err := p.store.LegacyItemIDs(ctx, fresh)
-	if err != nil || len(legacy) == 0 {
-		return fresh, seen, err
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(legacy) == 0 {
+		return fresh, seen, nil
 	}
 	kept := fresh[:0]
 	for _, it := range fresh {
