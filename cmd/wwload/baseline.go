@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sync"
 	"time"
 
 	"wirewatch/news"
@@ -20,32 +19,12 @@ func rawConditionalGETs(ctx context.Context, states []news.SourceState, workers 
 	tr := &http.Transport{MaxIdleConns: 0, MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	jobs := make(chan news.SourceState)
-	results := make(chan tally, workers)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			var t tally
-			for st := range jobs {
-				t.polls++
-				if err := conditionalGET(ctx, client, st, &t); err != nil {
-					t.fail(err)
-				}
-			}
-			results <- t
-		})
-	}
-	for _, st := range states {
-		jobs <- st
-	}
-	close(jobs)
-	wg.Wait()
-	close(results)
-	var total tally
-	for t := range results {
-		total.add(t)
-	}
-	return total
+	return fanOut(states, workers, func(st news.SourceState, t *tally) {
+		t.polls++
+		if err := conditionalGET(ctx, client, st, t); err != nil {
+			t.fail(err)
+		}
+	})
 }
 
 func conditionalGET(ctx context.Context, client *http.Client, st news.SourceState, t *tally) error {

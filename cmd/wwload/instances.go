@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,40 +60,29 @@ func (h *harness) sharedCycle(ctx context.Context) tally {
 		all = append(all, inst{"i" + strconv.Itoa(i+1), in.store, in.poller})
 	}
 	due := time.Now()
-	results := make(chan tally, h.o.workers)
+	results := make(chan tally, len(all))
 	var wg sync.WaitGroup
 	for k, in := range all {
-		jobs := make(chan news.Source)
-		workers := max(1, h.o.workers/len(all))
-		for range workers {
-			wg.Go(func() {
-				var t tally
-				for src := range jobs {
-					ok, err := in.lease.ClaimPoll(ctx, src.ID, due, in.name, 2*time.Minute, time.Now())
-					if err != nil {
-						t.polls++
-						t.fail(err)
-						continue
-					}
-					if !ok {
-						continue // another instance has it
-					}
-					t.polls++
-					rep, err := in.poller.Poll(ctx, src)
-					_ = in.lease.ReleasePoll(ctx, src.ID, in.name)
-					t.record(rep, err)
-				}
-				results <- t
-			})
-		}
 		// Each instance walks the sources from its own offset, as real
 		// schedulers fire in their own order.
+		off := k * len(h.sources) / len(all)
+		order := append(slices.Clone(h.sources[off:]), h.sources[:off]...)
 		wg.Go(func() {
-			n := len(h.sources)
-			for i := range n {
-				jobs <- h.sources[(i+k*n/len(all))%n]
-			}
-			close(jobs)
+			results <- fanOut(order, max(1, h.o.workers/len(all)), func(src news.Source, t *tally) {
+				ok, err := in.lease.ClaimPoll(ctx, src.ID, due, in.name, 2*time.Minute, time.Now())
+				if err != nil {
+					t.polls++
+					t.fail(err)
+					return
+				}
+				if !ok {
+					return // another instance has it
+				}
+				t.polls++
+				rep, err := in.poller.Poll(ctx, src)
+				_ = in.lease.ReleasePoll(ctx, src.ID, in.name)
+				t.record(rep, err)
+			})
 		})
 	}
 	wg.Wait()

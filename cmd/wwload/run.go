@@ -572,24 +572,32 @@ func (h *harness) pollCycle(ctx context.Context) tally {
 	if len(h.extra) > 0 {
 		return h.sharedCycle(ctx)
 	}
-	jobs := make(chan news.Source)
-	results := make(chan tally, h.o.workers)
+	return fanOut(h.sources, h.o.workers, func(src news.Source, t *tally) {
+		t.polls++
+		rep, err := h.poller.Poll(ctx, src)
+		t.record(rep, err)
+	})
+}
+
+// fanOut hands the jobs, in order, to a pool of workers that run work on
+// each into a tally of their own, and returns the sum of the tallies.
+func fanOut[J any](jobs []J, workers int, work func(J, *tally)) tally {
+	ch := make(chan J)
+	results := make(chan tally, workers)
 	var wg sync.WaitGroup
-	for range h.o.workers {
+	for range workers {
 		wg.Go(func() {
 			var t tally
-			for src := range jobs {
-				t.polls++
-				rep, err := h.poller.Poll(ctx, src)
-				t.record(rep, err)
+			for j := range ch {
+				work(j, &t)
 			}
 			results <- t
 		})
 	}
-	for _, src := range h.sources {
-		jobs <- src
+	for _, j := range jobs {
+		ch <- j
 	}
-	close(jobs)
+	close(ch)
 	wg.Wait()
 	close(results)
 	var total tally
