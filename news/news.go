@@ -626,6 +626,29 @@ type PollResult struct {
 	// Events are deliveries of no single match (source.health), stored
 	// in the same transaction.
 	Events []Delivery
+	// Stories, when set, has the store check each first sighting among
+	// Matches again as it saves them. The caller decided "first" by
+	// looking the story up before saving, and another poll (of this
+	// instance or another) may have saved the same story since: one story,
+	// one alert holds only if the store decides under its write lock.
+	Stories *StoryCheck
+}
+
+// StoryCheck is how the store checks a poll's first sightings at save
+// time (PollResult.Stories).
+type StoryCheck struct {
+	// Since is the start of the dedup window: only first sightings matched
+	// at or after it merge a later one.
+	Since time.Time
+	// Webhooks are the configured webhooks. A match that turns out to be
+	// a later sighting gets no match.created alert; instead each webhook
+	// that opted in to updates and wants its topic gets an "also reported"
+	// match.updated event for the first sighting, as when the caller finds
+	// the duplicate itself.
+	Webhooks []Webhook
+	// Merged is set by the store on success: how many of the poll's
+	// first sightings it found to be later sightings after all.
+	Merged int
 }
 
 // Errors callers branch on.

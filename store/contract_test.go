@@ -150,6 +150,7 @@ func testStoreContract(t *testing.T, b backend) {
 	testTopicStateContract(t, b)
 	testOutboxContract(t, b)
 	testStoryContract(t, b)
+	testStoryRaceContract(t, b)
 	testNoiseContract(t, b)
 	testSourceHealthContract(t, b)
 	testOpsContract(t, b)

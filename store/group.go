@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"sync"
 
 	"wirewatch/news"
@@ -121,6 +123,11 @@ func (s *Store) saveBatch(ctx context.Context, batch []*pendingSave) {
 	results := make([]int, len(batch))
 	errs := make([]error, len(batch))
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		if s.eng == enginePostgres {
+			if err := lockStories(ctx, tx, batch); err != nil {
+				return err
+			}
+		}
 		for i, req := range batch {
 			results[i], errs[i] = 0, nil
 			if err := req.ctx.Err(); err != nil {
@@ -165,4 +172,57 @@ func (s *Store) saveBatch(ctx context.Context, batch []*pendingSave) {
 		}
 		close(req.done)
 	}
+}
+
+// lockStories takes, for the rest of tx, a PostgreSQL advisory lock on
+// every story key of the batch's first sightings that are to be checked
+// again (news.PollResult.Stories). Another instance saving the same story
+// waits at its own lockStories until tx commits, and then finds this
+// batch's first sighting, where both would otherwise have seen none and
+// alerted the story twice. (SQLite needs nothing: one write transaction
+// at a time holds the database.) The keys are locked in one sorted pass,
+// so two batches never wait on each other crosswise; a deadlock all the
+// same would be retried like any other.
+func lockStories(ctx context.Context, tx *sql.Tx, batch []*pendingSave) error {
+	var keys []int64
+	for _, req := range batch {
+		if req.poll.Stories == nil {
+			continue
+		}
+		rows := make(map[string]*itemInsert, len(req.items))
+		for i := range req.items {
+			rows[req.items[i].it.ID] = &req.items[i]
+		}
+		for _, m := range req.poll.Matches {
+			r, ok := rows[m.ItemID]
+			if !ok || m.DuplicateOf != "" {
+				continue
+			}
+			for _, k := range []sql.NullString{r.canon, r.key} {
+				if k.Valid {
+					keys = append(keys, storyLockKey(m.TopicID, k.String))
+				}
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	if _, err := tx.ExecContext(ctx, `SELECT count(pg_advisory_xact_lock(k))
+		FROM (SELECT unnest($1::bigint[]) AS k ORDER BY 1) sorted`, keys); err != nil {
+		return fmt.Errorf("lock stories: %w", err)
+	}
+	return nil
+}
+
+// storyLockKey is the advisory lock of a topic's story key. Two keys that
+// collide only make two unrelated saves wait for each other.
+func storyLockKey(topic, key string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(topic))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	return int64(h.Sum64())
 }

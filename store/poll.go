@@ -240,6 +240,9 @@ type matchKey struct{ topic, item string }
 type freshItem struct {
 	published           sql.NullInt64
 	canonical, titleKey sql.NullString
+	// title and link describe the item in an "also reported" event, when
+	// its story turns out to have been saved first by another poll.
+	title, link string
 }
 
 // pollTx is one SavePoll in progress. Statements are prepared on first use
@@ -258,6 +261,12 @@ type pollTx struct {
 	matched map[matchKey]bool
 	known   map[matchKey]bool
 	stmts   map[string]*sql.Stmt
+	// state is the polled source's; stories is the poll's StoryCheck (nil:
+	// its first sightings are taken as decided), and merged the "also
+	// reported" events of the first sightings it found to be later ones.
+	state   news.SourceState
+	stories *news.StoryCheck
+	merged  []news.Delivery
 }
 
 func (p *pollTx) stmt(query string) (*sql.Stmt, error) {
@@ -283,8 +292,11 @@ func (p *pollTx) close() {
 func (s *Store) savePoll(ctx context.Context, tx *sql.Tx, r news.PollResult, items []itemInsert) (int, error) {
 	p := &pollTx{store: s, ctx: ctx, tx: tx, src: r.State.SourceID,
 		fresh: make(map[string]freshItem, len(r.Items)), matched: map[matchKey]bool{},
-		known: map[matchKey]bool{}, stmts: map[string]*sql.Stmt{}}
+		known: map[matchKey]bool{}, stmts: map[string]*sql.Stmt{}, state: r.State, stories: r.Stories}
 	defer p.close()
+	if r.Stories != nil {
+		r.Stories.Merged = 0 // a group that failed and runs again counts afresh
+	}
 	if err := s.upsertSource(ctx, tx, r.State); err != nil {
 		return 0, fmt.Errorf("source state: %w", err)
 	}
@@ -304,7 +316,7 @@ func (s *Store) savePoll(ctx context.Context, tx *sql.Tx, r news.PollResult, ite
 		}
 	}
 	inserted := 0
-	for _, d := range r.Deliveries {
+	for _, d := range slices.Concat(r.Deliveries, p.merged) {
 		n, err := p.insertDelivery(d, r.State.LastPoll)
 		if err != nil {
 			return 0, err
@@ -454,7 +466,8 @@ func (p *pollTx) insertItem(r itemInsert) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("item %q: %w", it.ID, err)
 	} else if n > 0 {
-		p.fresh[it.ID] = freshItem{published: msOf(it.Published), canonical: canon, titleKey: key}
+		p.fresh[it.ID] = freshItem{published: msOf(it.Published), canonical: canon, titleKey: key,
+			title: it.Title, link: it.Link}
 	}
 	return nil
 }
@@ -518,6 +531,15 @@ func (p *pollTx) insertMatch(m news.Match) error {
 	if m.DuplicateOf == m.ItemID {
 		return fmt.Errorf("match %q/%q duplicates itself", m.TopicID, m.ItemID)
 	}
+	if m.DuplicateOf == "" && p.stories != nil {
+		first, err := p.firstSighting(m.TopicID, m.ItemID, item)
+		if err != nil {
+			return fmt.Errorf("match %q/%q: first sighting: %w", m.TopicID, m.ItemID, err)
+		}
+		if first != "" {
+			p.merge(&m, first)
+		}
+	}
 	enc, err := encodeMatch(m)
 	if err != nil {
 		return err
@@ -534,6 +556,68 @@ func (p *pollTx) insertMatch(m news.Match) error {
 	}
 	p.matched[matchKey{m.TopicID, m.ItemID}] = m.DuplicateOf != ""
 	return nil
+}
+
+// firstSighting returns the item under which topic already has the story
+// of item (the fresh item itemID): a first sighting saved since the caller
+// looked (by another poll, or another instance), or "". It runs in the
+// write transaction, after lockStories on PostgreSQL, so of two polls
+// racing to one story the second sees the first's match.
+func (p *pollTx) firstSighting(topic, itemID string, item freshItem) (string, error) {
+	if !item.canonical.Valid && !item.titleKey.Valid {
+		return "", nil
+	}
+	since := p.stories.Since
+	q, err := p.stmt(findStorySQL(!since.IsZero(), item.canonical.Valid, item.titleKey.Valid))
+	if err != nil {
+		return "", err
+	}
+	args := []any{topic}
+	if !since.IsZero() {
+		args = append(args, since.UnixMilli())
+	}
+	for _, k := range []sql.NullString{item.canonical, item.titleKey} {
+		if k.Valid {
+			args = append(args, k.String)
+		}
+	}
+	var first string
+	switch err := q.QueryRowContext(p.ctx, args...).Scan(&first); {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", nil
+	case err != nil:
+		return "", err
+	case first == itemID:
+		return "", nil
+	}
+	return first, nil
+}
+
+// merge makes m a later sighting of first: it is stored as a duplicate,
+// its match.created alerts are skipped (insertDelivery), and the webhooks
+// that opted in to updates hear "also reported" on first instead, as the
+// poller would have told them had it seen first in time.
+func (p *pollTx) merge(m *news.Match, first string) {
+	m.DuplicateOf = first
+	p.stories.Merged++
+	if m.Baseline {
+		return // a source's backlog is never announced
+	}
+	it := p.fresh[m.ItemID]
+	sighting := &news.Sighting{ItemID: m.ItemID, SourceID: p.src, SourceTitle: p.state.Title,
+		Title: it.title, Link: it.link, SeenAt: m.MatchedAt}
+	when := p.state.LastPoll
+	for _, w := range p.stories.Webhooks {
+		if !w.Updates || !w.Wants(m.TopicID) {
+			continue
+		}
+		p.merged = append(p.merged, news.Delivery{
+			ID:        news.UpdateDeliveryID(m.TopicID, first, w.ID, "also:"+m.ItemID),
+			WebhookID: w.ID, EventType: news.EventMatchUpdated, TopicID: m.TopicID, ItemID: first,
+			Update: &news.Update{Kind: news.UpdateAlsoReported, Sighting: sighting},
+			Status: news.DeliveryPending, NextAttempt: when, CreatedAt: when,
+		})
+	}
 }
 
 // matchExists reports whether (topic, item) has a match, stored before or

@@ -370,6 +370,12 @@ func (p *Poller) ingest(ctx context.Context, src news.Source, st news.SourceStat
 	slices.SortStableFunc(fresh, func(a, b news.Item) int { return a.Published.Compare(b.Published) })
 	out := &outbox{now: now}
 	result := news.PollResult{Items: fresh}
+	if p.dedupWindow > 0 {
+		// The lookups below see what was saved before this poll; the
+		// store checks the first sightings again as it saves them, for a
+		// poll of another source that saves the same story meanwhile.
+		result.Stories = &news.StoryCheck{Since: now.Add(-p.dedupWindow), Webhooks: p.webhooks}
+	}
 	stories := storyIndex{}
 	for _, it := range fresh {
 		for _, m := range p.match.Match(it, now) {
@@ -416,6 +422,9 @@ func (p *Poller) ingest(ctx context.Context, src news.Source, st news.SourceStat
 	n, err := p.store.SavePoll(ctx, result)
 	if err != nil {
 		return rep, fmt.Errorf("watch: poll %q: %w", src.ID, err)
+	}
+	if result.Stories != nil {
+		rep.Duplicates += result.Stories.Merged
 	}
 	rep.Deliveries = n
 	if n > 0 && p.notify != nil {
