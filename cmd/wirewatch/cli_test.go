@@ -230,6 +230,69 @@ func TestTermsCommandOnTheReportArticle(t *testing.T) {
 	}
 }
 
+// TestOneStoryOneAlertFromOutletsPolledAtOnce runs the real binary on many
+// outlets that publish one story in the same cycle: their polls run side
+// by side, each looks the story up before any is saved, and still the desk
+// gets one alert and every other outlet arrives as "also reported".
+func TestOneStoryOneAlertFromOutletsPolledAtOnce(t *testing.T) {
+	const outlets = 12
+	var sources strings.Builder
+	feeds := make([]*testFeed, outlets)
+	for i := range feeds {
+		feeds[i] = &testFeed{}
+		fmt.Fprintf(&sources, "  - id: outlet%d\n    title: Outlet %d\n    url: %s/feed.xml\n", i, i, serveHTTP(t, feeds[i]).URL)
+	}
+	plain, updates := &receiver{}, &receiver{}
+	plainSrv, updatesSrv := serveHTTP(t, plain), serveHTTP(t, updates)
+	cfg := writeConfig(t, fmt.Sprintf(`
+database: ww.db
+allow_private_networks: true
+sources:
+%stopics:
+  - id: t
+    query: 'Uyghur*'
+webhooks:
+  - id: plain
+    url: %s/hook
+    secret: %s
+  - id: updates
+    url: %s/hook
+    secret: %s
+    updates: true
+`, sources.String(), plainSrv.URL, testSecret, updatesSrv.URL, testSecret))
+	run := func() {
+		if out, code := runBin(t, nil, "run", "--config", cfg, "--wait", "5s"); code != 0 {
+			t.Fatalf("run: exit %d\n%s", code, out)
+		}
+	}
+	run() // baselines, every feed empty
+	for i, f := range feeds {
+		f.add(fmt.Sprint("s", i), fmt.Sprintf("UN finds Uyghurs may have suffered crimes against humanity - Outlet %d", i),
+			"The same wire story, carried by every outlet.")
+	}
+	run()
+
+	if n := len(plain.snapshot()); n != 1 {
+		t.Errorf("%d outlets carrying one story gave %d alerts, want 1", outlets, n)
+	}
+	counts := map[string]int{}
+	for _, r := range updates.snapshot() {
+		var ev struct {
+			Type   string `json:"type"`
+			Update struct {
+				Kind string `json:"kind"`
+			} `json:"update"`
+		}
+		if err := json.Unmarshal(r.body, &ev); err != nil {
+			t.Fatalf("webhook body: %v", err)
+		}
+		counts[ev.Type+"/"+ev.Update.Kind]++
+	}
+	if counts["match.created/"] != 1 || counts["match.updated/also_reported"] != outlets-1 {
+		t.Errorf("webhook with updates got %v, want 1 match.created and %d also_reported", counts, outlets-1)
+	}
+}
+
 // TestOneStoryOneAlertAndCorrections runs the real binary with two outlets
 // carrying the same story and a publisher correcting its headline.
 func TestOneStoryOneAlertAndCorrections(t *testing.T) {
