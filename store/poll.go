@@ -210,7 +210,12 @@ func (s *Store) collectSeen(ctx context.Context, args []any, seen map[string]boo
 //
 // A match's DuplicateOf must name a stored item (or one of p.Items). A
 // match.created delivery for a duplicate match is skipped: a later sighting
-// of a story is never alerted on its own.
+// of a story is never alerted on its own. With p.Stories set, each match
+// without DuplicateOf is looked up again (FindStory, inside the write
+// transaction): one whose story another save stored first, within
+// p.Stories.Since, is stored as its duplicate, its match.created
+// deliveries are skipped, and the opted-in webhooks get "also reported"
+// on the first sighting; p.Stories.Merged counts them.
 //
 // A match.updated delivery must carry an Update of a known kind; it is
 // skipped when its (topic, item) has no match, stored or in p (the topic
