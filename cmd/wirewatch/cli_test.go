@@ -230,21 +230,25 @@ func TestTermsCommandOnTheReportArticle(t *testing.T) {
 	}
 }
 
-// TestOneStoryOneAlertFromOutletsPolledAtOnce runs the real binary on many
-// outlets that publish one story in the same cycle: their polls run side
-// by side, each looks the story up before any is saved, and still the desk
-// gets one alert and every other outlet arrives as "also reported".
-func TestOneStoryOneAlertFromOutletsPolledAtOnce(t *testing.T) {
-	const outlets = 12
+// storyDesk is a desk following one topic, 't' ('Uyghur*'), on the given
+// outlets, with two webhooks: plain, and updates (opted in to
+// match.updated events).
+type storyDesk struct {
+	cfg            string
+	plain, updates *receiver
+}
+
+// outlet is a source of a storyDesk: id, title and its test feed's server.
+type outlet struct{ id, title, url string }
+
+func newStoryDesk(t *testing.T, outlets ...outlet) storyDesk {
+	d := storyDesk{plain: &receiver{}, updates: &receiver{}}
+	plainSrv, updatesSrv := serveHTTP(t, d.plain), serveHTTP(t, d.updates)
 	var sources strings.Builder
-	feeds := make([]*testFeed, outlets)
-	for i := range feeds {
-		feeds[i] = &testFeed{}
-		fmt.Fprintf(&sources, "  - id: outlet%d\n    title: Outlet %d\n    url: %s/feed.xml\n", i, i, serveHTTP(t, feeds[i]).URL)
+	for _, o := range outlets {
+		fmt.Fprintf(&sources, "  - id: %s\n    title: %s\n    url: %s/feed.xml\n", o.id, o.title, o.url)
 	}
-	plain, updates := &receiver{}, &receiver{}
-	plainSrv, updatesSrv := serveHTTP(t, plain), serveHTTP(t, updates)
-	cfg := writeConfig(t, fmt.Sprintf(`
+	d.cfg = writeConfig(t, fmt.Sprintf(`
 database: ww.db
 allow_private_networks: true
 sources:
@@ -260,23 +264,23 @@ webhooks:
     secret: %s
     updates: true
 `, sources.String(), plainSrv.URL, testSecret, updatesSrv.URL, testSecret))
-	run := func() {
-		if out, code := runBin(t, nil, "run", "--config", cfg, "--wait", "5s"); code != 0 {
-			t.Fatalf("run: exit %d\n%s", code, out)
-		}
-	}
-	run() // baselines, every feed empty
-	for i, f := range feeds {
-		f.add(fmt.Sprint("s", i), fmt.Sprintf("UN finds Uyghurs may have suffered crimes against humanity - Outlet %d", i),
-			"The same wire story, carried by every outlet.")
-	}
-	run()
+	return d
+}
 
-	if n := len(plain.snapshot()); n != 1 {
-		t.Errorf("%d outlets carrying one story gave %d alerts, want 1", outlets, n)
+// run polls every outlet once and delivers, as a cron job would.
+func (d storyDesk) run(t *testing.T) {
+	t.Helper()
+	if out, code := runBin(t, nil, "run", "--config", d.cfg, "--wait", "5s"); code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, out)
 	}
-	counts := map[string]int{}
-	for _, r := range updates.snapshot() {
+}
+
+// updateEvents lists what the updates webhook received, in order, as
+// "type/update kind" ("match.created/", "match.updated/corrected").
+func (d storyDesk) updateEvents(t *testing.T) []string {
+	t.Helper()
+	var kinds []string
+	for _, r := range d.updates.snapshot() {
 		var ev struct {
 			Type   string `json:"type"`
 			Update struct {
@@ -286,10 +290,40 @@ webhooks:
 		if err := json.Unmarshal(r.body, &ev); err != nil {
 			t.Fatalf("webhook body: %v", err)
 		}
-		counts[ev.Type+"/"+ev.Update.Kind]++
+		kinds = append(kinds, ev.Type+"/"+ev.Update.Kind)
 	}
-	if counts["match.created/"] != 1 || counts["match.updated/also_reported"] != outlets-1 {
-		t.Errorf("webhook with updates got %v, want 1 match.created and %d also_reported", counts, outlets-1)
+	return kinds
+}
+
+// TestOneStoryOneAlertFromOutletsPolledAtOnce runs the real binary on many
+// outlets that publish one story in the same cycle: their polls run side
+// by side, each looks the story up before any is saved, and still the desk
+// gets one alert and every other outlet arrives as "also reported".
+func TestOneStoryOneAlertFromOutletsPolledAtOnce(t *testing.T) {
+	const n = 12
+	feeds := make([]*testFeed, n)
+	outlets := make([]outlet, n)
+	for i := range feeds {
+		feeds[i] = &testFeed{}
+		outlets[i] = outlet{fmt.Sprint("outlet", i), fmt.Sprint("Outlet ", i), serveHTTP(t, feeds[i]).URL}
+	}
+	desk := newStoryDesk(t, outlets...)
+	desk.run(t) // baselines, every feed empty
+	for i, f := range feeds {
+		f.add(fmt.Sprint("s", i), fmt.Sprintf("UN finds Uyghurs may have suffered crimes against humanity - Outlet %d", i),
+			"The same wire story, carried by every outlet.")
+	}
+	desk.run(t)
+
+	if got := len(desk.plain.snapshot()); got != 1 {
+		t.Errorf("%d outlets carrying one story gave %d alerts, want 1", n, got)
+	}
+	counts := map[string]int{}
+	for _, k := range desk.updateEvents(t) {
+		counts[k]++
+	}
+	if counts["match.created/"] != 1 || counts["match.updated/also_reported"] != n-1 {
+		t.Errorf("webhook with updates got %v, want 1 match.created and %d also_reported", counts, n-1)
 	}
 }
 
@@ -297,69 +331,27 @@ webhooks:
 // carrying the same story and a publisher correcting its headline.
 func TestOneStoryOneAlertAndCorrections(t *testing.T) {
 	wire, bbc := &testFeed{}, &testFeed{}
-	wireSrv, bbcSrv := serveHTTP(t, wire), serveHTTP(t, bbc)
-	plain, updates := &receiver{}, &receiver{}
-	plainSrv, updatesSrv := serveHTTP(t, plain), serveHTTP(t, updates)
-
-	cfg := writeConfig(t, fmt.Sprintf(`
-database: ww.db
-allow_private_networks: true
-sources:
-  - id: wire
-    title: The Wire
-    url: %s/feed.xml
-  - id: bbc
-    title: BBC News
-    url: %s/feed.xml
-topics:
-  - id: t
-    query: 'Uyghur*'
-webhooks:
-  - id: plain
-    url: %s/hook
-    secret: %s
-  - id: updates
-    url: %s/hook
-    secret: %s
-    updates: true
-`, wireSrv.URL, bbcSrv.URL, plainSrv.URL, testSecret, updatesSrv.URL, testSecret))
-	run := func() string {
-		out, code := runBin(t, nil, "run", "--config", cfg, "--wait", "5s")
-		if code != 0 {
-			t.Fatalf("run: exit %d\n%s", code, out)
-		}
-		return out
-	}
-	run() // baselines, both feeds empty
+	desk := newStoryDesk(t, outlet{"wire", "The Wire", serveHTTP(t, wire).URL},
+		outlet{"bbc", "BBC News", serveHTTP(t, bbc).URL})
+	desk.run(t) // baselines, both feeds empty
 	wire.add("w1", "UN finds Uyghurs may have suffered crimes against humanity", "The wire's story.")
-	run()
+	desk.run(t)
 	bbc.add("b1", "UN finds Uyghurs may have suffered crimes against humanity - BBC News", "The BBC's story.")
-	run()
+	desk.run(t)
 	wire.retitle("w1", "UN finds China's abuses of Uyghurs may be crimes against humanity")
-	run()
+	desk.run(t)
 
-	if n := len(plain.snapshot()); n != 1 {
+	if n := len(desk.plain.snapshot()); n != 1 {
 		t.Errorf("webhook without updates got %d requests, want exactly 1 alert for the one story", n)
 	}
-	var kinds []string
-	for _, r := range updates.snapshot() {
-		var ev struct {
-			Type   string `json:"type"`
-			Update struct {
-				Kind          string `json:"kind"`
-				PreviousTitle string `json:"previous_title"`
-			} `json:"update"`
-		}
-		json.Unmarshal(r.body, &ev)
-		kinds = append(kinds, ev.Type+"/"+ev.Update.Kind)
-	}
+	kinds := desk.updateEvents(t)
 	if strings.Join(kinds, ",") != "match.created/,match.updated/also_reported,match.updated/corrected" {
 		t.Errorf("webhook with updates got %v, want created, also_reported, corrected", kinds)
 	}
 
 	// The feed shows the story once, under its corrected headline, with the
 	// other outlet attached.
-	srv := startServer(t, cfg)
+	srv := startServer(t, desk.cfg)
 	_, body, _ := srv.get(t, "/feeds/t.json")
 	if strings.Count(body, `"id": "urn:wirewatch:item:`) != 1 {
 		t.Errorf("feed lists the story more than once:\n%s", body)
