@@ -101,6 +101,9 @@ func testStoryRaceContract(t *testing.T, b backend) {
 				if d.NextAttempt.IsZero() || d.Status != news.DeliveryPending {
 					t.Errorf("update is not due: %+v", d)
 				}
+				if !d.CreatedAt.Equal(at(2 * time.Minute)) {
+					t.Errorf("update created at %v, want the skipped alert's place in the outbox (%v)", d.CreatedAt, at(2*time.Minute))
+				}
 			}
 		}
 		if created != 2 || updates != 1 {

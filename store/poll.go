@@ -269,9 +269,10 @@ type pollTx struct {
 	// state is the polled source's; stories is the poll's StoryCheck (nil:
 	// its first sightings are taken as decided), and merged the "also
 	// reported" events of the first sightings it found to be later ones.
-	state   news.SourceState
-	stories *news.StoryCheck
-	merged  []news.Delivery
+	state      news.SourceState
+	stories    *news.StoryCheck
+	merged     []news.Delivery
+	deliveries []news.Delivery // the poll's own, for merge's timestamps
 }
 
 func (p *pollTx) stmt(query string) (*sql.Stmt, error) {
@@ -297,7 +298,8 @@ func (p *pollTx) close() {
 func (s *Store) savePoll(ctx context.Context, tx *sql.Tx, r news.PollResult, items []itemInsert) (int, error) {
 	p := &pollTx{store: s, ctx: ctx, tx: tx, src: r.State.SourceID,
 		fresh: make(map[string]freshItem, len(r.Items)), matched: map[matchKey]bool{},
-		known: map[matchKey]bool{}, stmts: map[string]*sql.Stmt{}, state: r.State, stories: r.Stories}
+		known: map[matchKey]bool{}, stmts: map[string]*sql.Stmt{}, state: r.State, stories: r.Stories,
+		deliveries: r.Deliveries}
 	defer p.close()
 	if r.Stories != nil {
 		r.Stories.Merged = 0 // a group that failed and runs again counts afresh
@@ -611,7 +613,15 @@ func (p *pollTx) merge(m *news.Match, first string) {
 	it := p.fresh[m.ItemID]
 	sighting := &news.Sighting{ItemID: m.ItemID, SourceID: p.src, SourceTitle: p.state.Title,
 		Title: it.title, Link: it.link, SeenAt: m.MatchedAt}
+	// The update takes the place of the skipped alert in the outbox's
+	// order (the poller spaces its deliveries in publication order).
 	when := p.state.LastPoll
+	for _, d := range p.deliveries {
+		if d.TopicID == m.TopicID && d.ItemID == m.ItemID && !d.CreatedAt.IsZero() {
+			when = d.CreatedAt
+			break
+		}
+	}
 	for _, w := range p.stories.Webhooks {
 		if !w.Updates || !w.Wants(m.TopicID) {
 			continue
