@@ -184,3 +184,16 @@ func TestMedianReport(t *testing.T) {
 		t.Errorf("spread = %+v, want wall 1–3", c.Spread)
 	}
 }
+
+// TestServerEnvDropsGCSettings: GC experiments on the measured process
+// must not change the feed server's memory management.
+func TestServerEnvDropsGCSettings(t *testing.T) {
+	env := []string{"HOME=/root", "GOGC=400", "GOMEMLIMIT=130MiB", "GOMAXPROCS=2", "XGOGC=1"}
+	got := withoutGCSettings(env)
+	if strings.Join(got, " ") != "HOME=/root GOMAXPROCS=2 XGOGC=1" {
+		t.Fatalf("server env = %q, want GOGC and GOMEMLIMIT dropped and the rest kept", got)
+	}
+	if len(env) != 5 || env[1] != "GOGC=400" {
+		t.Fatalf("the caller's env was changed: %q", env)
+	}
+}
