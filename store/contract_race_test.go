@@ -111,6 +111,26 @@ func testStoryRaceContract(t *testing.T, b backend) {
 		}
 	})
 
+	t.Run("UpdateNeverPrecedesTheFirstAlert", func(t *testing.T) {
+		st := b.open(t)
+		// The other save spaced its alerts later in the outbox than the
+		// late sighting's skipped alert.
+		first := firstSightingPoll("s1", "a", headline, link, at(10*time.Minute), true)
+		mustSave(t, st, first)
+		mustSave(t, st, firstSightingPoll("s2", "b", headline, link, at(2*time.Minute), true))
+		ds, err := st.Deliveries(ctx, DeliveryFilter{WebhookID: "w-updates"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Deliveries lists the newest first.
+		if len(ds) != 2 || ds[0].EventType != news.EventMatchUpdated || ds[1].EventType != news.EventMatchCreated {
+			t.Fatalf("w-updates outbox = %+v, want the alert, then the update", ds)
+		}
+		if want := at(10*time.Minute + time.Millisecond); !ds[0].CreatedAt.Equal(want) {
+			t.Fatalf("update created at %v, want just after the first sighting's alert (%v)", ds[0].CreatedAt, want)
+		}
+	})
+
 	t.Run("WithoutCheckTheCallersDecisionStands", func(t *testing.T) {
 		st := b.open(t)
 		mustSave(t, st, firstSightingPoll("s1", "a", headline, link, at(time.Minute), false))

@@ -544,7 +544,9 @@ func (p *pollTx) insertMatch(m news.Match) error {
 			return fmt.Errorf("match %q/%q: first sighting: %w", m.TopicID, m.ItemID, err)
 		}
 		if first != "" {
-			p.merge(&m, first)
+			if err := p.merge(&m, first); err != nil {
+				return fmt.Errorf("match %q/%q: merge into %q: %w", m.TopicID, m.ItemID, first, err)
+			}
 		}
 	}
 	enc, err := encodeMatch(m)
@@ -604,23 +606,37 @@ func (p *pollTx) firstSighting(topic, itemID string, item freshItem) (string, er
 // its match.created alerts are skipped (insertDelivery), and the webhooks
 // that opted in to updates hear "also reported" on first instead, as the
 // poller would have told them had it seen first in time.
-func (p *pollTx) merge(m *news.Match, first string) {
+func (p *pollTx) merge(m *news.Match, first string) error {
 	m.DuplicateOf = first
 	p.stories.Merged++
 	if m.Baseline {
-		return // a source's backlog is never announced
+		return nil // a source's backlog is never announced
 	}
 	it := p.fresh[m.ItemID]
 	sighting := &news.Sighting{ItemID: m.ItemID, SourceID: p.src, SourceTitle: p.state.Title,
 		Title: it.title, Link: it.link, SeenAt: m.MatchedAt}
 	// The update takes the place of the skipped alert in the outbox's
-	// order (the poller spaces its deliveries in publication order).
+	// order (the poller spaces its deliveries in publication order), but
+	// never before the first sighting's own alert: the other save may
+	// have given that a later time, and a receiver should hear of the
+	// story before it hears who else reported it.
 	when := p.state.LastPoll
 	for _, d := range p.deliveries {
 		if d.TopicID == m.TopicID && d.ItemID == m.ItemID && !d.CreatedAt.IsZero() {
 			when = d.CreatedAt
 			break
 		}
+	}
+	q, err := p.stmt(lastAlertSQL)
+	if err != nil {
+		return err
+	}
+	var alerted sql.NullInt64
+	if err := q.QueryRowContext(p.ctx, m.TopicID, first, news.EventMatchCreated).Scan(&alerted); err != nil {
+		return err
+	}
+	if alerted.Valid && !when.After(timeOf(alerted)) {
+		when = timeOf(alerted).Add(time.Millisecond)
 	}
 	for _, w := range p.stories.Webhooks {
 		if !w.Updates || !w.Wants(m.TopicID) {
@@ -633,7 +649,11 @@ func (p *pollTx) merge(m *news.Match, first string) {
 			Status: news.DeliveryPending, NextAttempt: when, CreatedAt: when,
 		})
 	}
+	return nil
 }
+
+// lastAlertSQL is the outbox time of a match's latest alert (NULL: none).
+const lastAlertSQL = `SELECT max(created_at) FROM deliveries WHERE topic_id = $1 AND item_id = $2 AND event_type = $3`
 
 // matchExists reports whether (topic, item) has a match, stored before or
 // by this call.
