@@ -28,6 +28,18 @@ func runBin(t *testing.T, env []string, args ...string) (string, int) {
 	return string(out), 0
 }
 
+// runOnce is `wirewatch run --config cfg --wait wait`, as a cron job runs
+// it: one poll of every source and delivery, which must succeed. It returns
+// the output.
+func runOnce(t *testing.T, cfg, wait string) string {
+	t.Helper()
+	out, code := runBin(t, nil, "run", "--config", cfg, "--wait", wait)
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, out)
+	}
+	return out
+}
+
 const sampleFeed = `<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>Sample Wire</title><link>http://wire.test/</link><description>s</description>
 <item><guid>s1</guid><title>UN says abuses against Uyghurs may be crimes against humanity</title><link>http://wire.test/1</link>
@@ -267,14 +279,6 @@ webhooks:
 	return d
 }
 
-// run polls every outlet once and delivers, as a cron job would.
-func (d storyDesk) run(t *testing.T) {
-	t.Helper()
-	if out, code := runBin(t, nil, "run", "--config", d.cfg, "--wait", "5s"); code != 0 {
-		t.Fatalf("run: exit %d\n%s", code, out)
-	}
-}
-
 // updateEvents lists what the updates webhook received, in order, as
 // "type/update kind" ("match.created/", "match.updated/corrected").
 func (d storyDesk) updateEvents(t *testing.T) []string {
@@ -308,12 +312,12 @@ func TestOneStoryOneAlertFromOutletsPolledAtOnce(t *testing.T) {
 		outlets[i] = outlet{fmt.Sprint("outlet", i), fmt.Sprint("Outlet ", i), serveHTTP(t, feeds[i]).URL}
 	}
 	desk := newStoryDesk(t, outlets...)
-	desk.run(t) // baselines, every feed empty
+	runOnce(t, desk.cfg, "5s") // baselines, every feed empty
 	for i, f := range feeds {
 		f.add(fmt.Sprint("s", i), fmt.Sprintf("UN finds Uyghurs may have suffered crimes against humanity - Outlet %d", i),
 			"The same wire story, carried by every outlet.")
 	}
-	desk.run(t)
+	runOnce(t, desk.cfg, "5s")
 
 	if got := len(desk.plain.snapshot()); got != 1 {
 		t.Errorf("%d outlets carrying one story gave %d alerts, want 1", n, got)
@@ -333,13 +337,13 @@ func TestOneStoryOneAlertAndCorrections(t *testing.T) {
 	wire, bbc := &testFeed{}, &testFeed{}
 	desk := newStoryDesk(t, outlet{"wire", "The Wire", serveHTTP(t, wire).URL},
 		outlet{"bbc", "BBC News", serveHTTP(t, bbc).URL})
-	desk.run(t) // baselines, both feeds empty
+	runOnce(t, desk.cfg, "5s") // baselines, both feeds empty
 	wire.add("w1", "UN finds Uyghurs may have suffered crimes against humanity", "The wire's story.")
-	desk.run(t)
+	runOnce(t, desk.cfg, "5s")
 	bbc.add("b1", "UN finds Uyghurs may have suffered crimes against humanity - BBC News", "The BBC's story.")
-	desk.run(t)
+	runOnce(t, desk.cfg, "5s")
 	wire.retitle("w1", "UN finds China's abuses of Uyghurs may be crimes against humanity")
-	desk.run(t)
+	runOnce(t, desk.cfg, "5s")
 
 	if n := len(desk.plain.snapshot()); n != 1 {
 		t.Errorf("webhook without updates got %d requests, want exactly 1 alert for the one story", n)

@@ -35,13 +35,7 @@ webhooks:
     url: %s/hook
     secret: %s
 `, src.URL, deskSrv.URL, testSecret))
-	run := func() string {
-		out, code := runBin(t, nil, "run", "--config", cfgPath, "--wait", "10s")
-		if code != 0 {
-			t.Fatalf("run: exit %d\n%s", code, out)
-		}
-		return out
-	}
+	run := func() string { return runOnce(t, cfgPath, "10s") }
 	run() // the baseline: b1 is stored, not alerted
 	dbPath := filepath.Join(filepath.Dir(cfgPath), "ww.db")
 	legacyID := news.LegacyItemID("wire", "b1")
