@@ -17,14 +17,14 @@ import (
 // stored under its ID is also looked up under its legacy ID
 // (LegacyItemIDs), so that it is recognised as seen and not alerted twice.
 
-// createLegacyItemIDs and recordLegacyItemIDs are migration 10: one row,
-// holding the newest fetch time among the items stored then, when there
-// were any.
-const (
-	createLegacyItemIDs = `CREATE TABLE legacy_item_ids (fetched_until BIGINT)`
-	recordLegacyItemIDs = `INSERT INTO legacy_item_ids (fetched_until)
-		SELECT (SELECT MAX(fetched_at) FROM items) WHERE EXISTS (SELECT 1 FROM items)`
-)
+// migrationItemIDsBySource is migration 10, the same on both engines: one
+// row, holding the newest fetch time among the items stored then, when
+// there were any.
+var migrationItemIDsBySource = migration{version: 10, name: "item ids grouped by source", stmts: []string{
+	`CREATE TABLE legacy_item_ids (fetched_until BIGINT)`,
+	`INSERT INTO legacy_item_ids (fetched_until)
+		SELECT (SELECT MAX(fetched_at) FROM items) WHERE EXISTS (SELECT 1 FROM items)`,
+}}
 
 // loadLegacyItemIDs sets s.legacyItemIDs when items from before migration
 // 10 may remain, and forgets the record once none do: every item fetched

@@ -289,12 +289,9 @@ var sqliteMigrations = []migration{
 		`DROP INDEX IF EXISTS items_canonical_url`,
 		`DROP INDEX IF EXISTS items_title_key`,
 	}},
-	{version: 10, name: "item ids grouped by source", stmts: []string{
-		// New items' IDs start with their source's prefix (news.ItemID);
-		// the items stored until now keep theirs (see legacy.go).
-		createLegacyItemIDs,
-		recordLegacyItemIDs,
-	}},
+	// New items' IDs start with their source's prefix (news.ItemID); the
+	// items stored until now keep theirs (see legacy.go).
+	migrationItemIDsBySource,
 }
 
 // fillStoryKeys computes the story keys of the items stored before

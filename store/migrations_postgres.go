@@ -191,10 +191,7 @@ var postgresMigrations = []migration{
 		`DROP INDEX IF EXISTS items_canonical_url`,
 		`DROP INDEX IF EXISTS items_title_key`,
 	}},
-	{version: 10, name: "item ids grouped by source", stmts: []string{
-		// New items' IDs start with their source's prefix (news.ItemID);
-		// the items stored until now keep theirs (see legacy.go).
-		createLegacyItemIDs,
-		recordLegacyItemIDs,
-	}},
+	// New items' IDs start with their source's prefix (news.ItemID); the
+	// items stored until now keep theirs (see legacy.go).
+	migrationItemIDsBySource,
 }
