@@ -505,6 +505,28 @@ func UpdateDeliveryID(topicID, itemID, webhookID, change string) string {
 	return DeliveryID(EventMatchUpdated+"\x00"+change, topicID, itemID, webhookID)
 }
 
+// UpdateDeliveries returns the match.updated events of u for topicID's
+// match of itemID: one per webhook of hooks that opted in to updates and
+// wants the topic, with the ids UpdateDeliveryID gives for change.
+func UpdateDeliveries(hooks []Webhook, topicID, itemID, change string, u *Update) []Delivery {
+	var out []Delivery
+	for _, w := range hooks {
+		if w.Updates && w.Wants(topicID) {
+			out = append(out, Delivery{
+				ID:        UpdateDeliveryID(topicID, itemID, w.ID, change),
+				WebhookID: w.ID, EventType: EventMatchUpdated, TopicID: topicID, ItemID: itemID, Update: u,
+			})
+		}
+	}
+	return out
+}
+
+// AlsoReportedChange is the change (see UpdateDeliveryID) of an "also
+// reported" update by the later sighting sightingItemID. The poller and,
+// when two polls raced to one story, the store both queue such updates:
+// one name keeps their ids the same.
+func AlsoReportedChange(sightingItemID string) string { return "also:" + sightingItemID }
+
 // DeliveryID derives the stable webhook-id of a match alert for a webhook.
 func DeliveryID(eventType, topicID, itemID, webhookID string) string {
 	h := sha256.Sum256([]byte(eventType + "\x00" + topicID + "\x00" + itemID + "\x00" + webhookID))

@@ -48,3 +48,23 @@ func TestIDsAreStableAndDistinct(t *testing.T) {
 		t.Error("DeliveryID must differ per webhook")
 	}
 }
+
+func TestUpdateDeliveries(t *testing.T) {
+	hooks := []Webhook{
+		{ID: "desk", Updates: true},
+		{ID: "plain"}, // no updates
+		{ID: "other", Updates: true, Topics: []string{"t2"}}, // another topic
+		{ID: "mine", Updates: true, Topics: []string{"t1"}},
+	}
+	u := &Update{Kind: UpdateAlsoReported, Sighting: &Sighting{ItemID: "b"}}
+	got := UpdateDeliveries(hooks, "t1", "a", AlsoReportedChange("b"), u)
+	if len(got) != 2 || got[0].WebhookID != "desk" || got[1].WebhookID != "mine" {
+		t.Fatalf("deliveries to %+v, want desk and mine", got)
+	}
+	for _, d := range got {
+		if d.ID != UpdateDeliveryID("t1", "a", d.WebhookID, "also:b") || d.EventType != EventMatchUpdated ||
+			d.TopicID != "t1" || d.ItemID != "a" || d.Update != u {
+			t.Errorf("delivery %+v", d)
+		}
+	}
+}

@@ -638,16 +638,10 @@ func (p *pollTx) merge(m *news.Match, first string) error {
 	if alerted.Valid && !when.After(timeOf(alerted)) {
 		when = timeOf(alerted).Add(time.Millisecond)
 	}
-	for _, w := range p.stories.Webhooks {
-		if !w.Updates || !w.Wants(m.TopicID) {
-			continue
-		}
-		p.merged = append(p.merged, news.Delivery{
-			ID:        news.UpdateDeliveryID(m.TopicID, first, w.ID, "also:"+m.ItemID),
-			WebhookID: w.ID, EventType: news.EventMatchUpdated, TopicID: m.TopicID, ItemID: first,
-			Update: &news.Update{Kind: news.UpdateAlsoReported, Sighting: sighting},
-			Status: news.DeliveryPending, NextAttempt: when, CreatedAt: when,
-		})
+	for _, d := range news.UpdateDeliveries(p.stories.Webhooks, m.TopicID, first, news.AlsoReportedChange(m.ItemID),
+		&news.Update{Kind: news.UpdateAlsoReported, Sighting: sighting}) {
+		d.Status, d.NextAttempt, d.CreatedAt = news.DeliveryPending, when, when
+		p.merged = append(p.merged, d)
 	}
 	return nil
 }

@@ -392,7 +392,7 @@ func (p *Poller) ingest(ctx context.Context, src news.Source, st news.SourceStat
 				if !m.Baseline {
 					sighting := &news.Sighting{ItemID: it.ID, SourceID: it.SourceID, SourceTitle: st.Title,
 						Title: it.Title, Link: it.Link, SeenAt: now}
-					out.updates(p.webhooks, m.TopicID, first, "also:"+it.ID,
+					out.updates(p.webhooks, m.TopicID, first, news.AlsoReportedChange(it.ID),
 						&news.Update{Kind: news.UpdateAlsoReported, Sighting: sighting})
 				}
 			} else {
@@ -677,12 +677,7 @@ func (o *outbox) created(hooks []news.Webhook, m news.Match) {
 // updates queues a match.updated event for the webhooks of the topic that
 // opted in to updates.
 func (o *outbox) updates(hooks []news.Webhook, topicID, itemID, change string, u *news.Update) {
-	for _, w := range hooks {
-		if w.Updates && w.Wants(topicID) {
-			o.add(news.Delivery{
-				ID:        news.UpdateDeliveryID(topicID, itemID, w.ID, change),
-				WebhookID: w.ID, EventType: news.EventMatchUpdated, TopicID: topicID, ItemID: itemID, Update: u,
-			})
-		}
+	for _, d := range news.UpdateDeliveries(hooks, topicID, itemID, change, u) {
+		o.add(d)
 	}
 }
