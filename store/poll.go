@@ -576,19 +576,10 @@ func (p *pollTx) firstSighting(topic, itemID string, item freshItem) (string, er
 	if !item.canonical.Valid && !item.titleKey.Valid {
 		return "", nil
 	}
-	since := p.stories.Since
-	q, err := p.stmt(findStorySQL(!since.IsZero(), item.canonical.Valid, item.titleKey.Valid))
+	query, args := findStory(topic, item.canonical.String, item.titleKey.String, p.stories.Since)
+	q, err := p.stmt(query)
 	if err != nil {
 		return "", err
-	}
-	args := []any{topic}
-	if !since.IsZero() {
-		args = append(args, since.UnixMilli())
-	}
-	for _, k := range []sql.NullString{item.canonical, item.titleKey} {
-		if k.Valid {
-			args = append(args, k.String)
-		}
 	}
 	var first string
 	switch err := q.QueryRowContext(p.ctx, args...).Scan(&first); {

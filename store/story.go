@@ -40,6 +40,21 @@ func findStorySQL(withSince, withURL, withTitle bool) string {
 		LIMIT 1`
 }
 
+// findStory returns FindStory's query and its arguments for keys as
+// stored ("" for a key the item lacks).
+func findStory(topicID, canonicalURL, titleKey string, since time.Time) (string, []any) {
+	args := []any{topicID}
+	if !since.IsZero() {
+		args = append(args, since.UnixMilli())
+	}
+	for _, k := range []string{canonicalURL, titleKey} {
+		if k != "" {
+			args = append(args, k)
+		}
+	}
+	return findStorySQL(!since.IsZero(), canonicalURL != "", titleKey != ""), args
+}
+
 // FindStory returns the item id of the first sighting of a story for a
 // topic: a match of topicID that is not itself a duplicate, matched at or
 // after since, whose item has the same canonical URL (when canonicalURL is
@@ -53,18 +68,7 @@ func (s *Store) FindStory(ctx context.Context, topicID, canonicalURL, titleKey s
 	if canonicalURL == "" && titleKey == "" {
 		return "", false, nil
 	}
-	canonicalURL, titleKey = indexKey(cleanText(canonicalURL)), indexKey(cleanText(titleKey))
-	q := findStorySQL(!since.IsZero(), canonicalURL != "", titleKey != "")
-	args := []any{topicID}
-	if !since.IsZero() {
-		args = append(args, since.UnixMilli())
-	}
-	if canonicalURL != "" {
-		args = append(args, canonicalURL)
-	}
-	if titleKey != "" {
-		args = append(args, titleKey)
-	}
+	q, args := findStory(topicID, indexKey(cleanText(canonicalURL)), indexKey(cleanText(titleKey)), since)
 	stmt, err := s.stmt(ctx, q)
 	if err != nil {
 		return "", false, fmt.Errorf("store: find story for topic %q: %w", topicID, err)
