@@ -44,6 +44,8 @@ type contractStore interface {
 	FindStory(ctx context.Context, topicID, canonicalURL, titleKey string, since time.Time) (string, bool, error)
 	ItemTitles(ctx context.Context, ids []string) (map[string]string, error)
 	AlertedTopics(ctx context.Context, itemIDs []string) (map[string][]string, error)
+	FindItems(ctx context.Context, ref string, since time.Time) ([]string, error)
+	ItemMatches(ctx context.Context, itemID string, topicIDs []string) ([]news.Match, error)
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -156,6 +158,7 @@ func testStoreContract(t *testing.T, b backend) {
 	testOpsContract(t, b)
 	testGroupCommitContract(t, b)
 	testLegacyIDContract(t, b)
+	testLookupContract(t, b)
 
 	t.Run("Ping", func(t *testing.T) {
 		if err := b.open(t).Ping(ctx); err != nil {

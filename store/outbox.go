@@ -469,6 +469,10 @@ func (s *Store) Deliveries(ctx context.Context, f DeliveryFilter) ([]news.Delive
 		args = append(args, f.TopicID)
 		conds = append(conds, fmt.Sprintf("d.topic_id = $%d", len(args)))
 	}
+	if f.ItemID != "" {
+		args = append(args, f.ItemID)
+		conds = append(conds, fmt.Sprintf("d.item_id = $%d", len(args)))
+	}
 	if !f.Since.IsZero() {
 		args = append(args, f.Since.UnixMilli())
 		conds = append(conds, fmt.Sprintf("d.created_at >= $%d", len(args)))

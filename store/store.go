@@ -49,6 +49,10 @@ type DeliveryFilter struct {
 	WebhookID string
 	Status    news.DeliveryStatus
 	TopicID   string
+	// ItemID selects the rows about one item. With TopicID too (one
+	// match's rows) the outbox's (topic, item) index serves it; alone it
+	// reads the whole outbox.
+	ItemID string
 	// Since selects rows created at or after it.
 	Since time.Time
 	Limit int
