@@ -518,7 +518,7 @@ func (d *Dispatcher) deliver(ctx context.Context, h *hook, a news.Alert, attempt
 	if err != nil {
 		err = stripURL(err)
 		return Outcome{
-			Err: fmt.Errorf("alert: webhook %q: post: %w", w.ID, err),
+			Err: fmt.Errorf("alert: webhook %q: %w", w.ID, err), // stripURL names the operation (post)
 			// A refused address is policy, not a network hiccup.
 			Retryable: !errors.Is(err, netguard.ErrBlocked),
 		}

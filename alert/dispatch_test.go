@@ -735,6 +735,10 @@ func TestDeliverKeepsWebhookURLOutOfErrors(t *testing.T) {
 	if !refused.Retryable {
 		t.Errorf("connection refused should be retried: %+v", refused)
 	}
+	// The error says what failed once: it is shown to operators as is.
+	if msg := refused.Err.Error(); !strings.HasPrefix(msg, `alert: webhook "hook": post: `) || strings.Count(msg, "post") != 1 {
+		t.Errorf("error = %q, want one `post:` after the webhook", msg)
+	}
 	bad := d.Deliver(context.Background(), testWebhook("hook", "ftp://example.com/x"), testAlert("msg_url", "hook"), 1)
 	if bad.Retryable {
 		t.Errorf("a non-http URL cannot succeed later: %+v", bad)
