@@ -34,7 +34,7 @@ type appStore interface {
 	feed.Lister
 	alert.Queue
 	watch.BackfillStore
-	Item(ctx context.Context, id string) (news.Item, string, error)
+	explainStore
 	SourceStates(ctx context.Context) ([]news.SourceState, error)
 	subscriptionStore
 	watch.PollLeaser

@@ -42,14 +42,15 @@ Nothing is stored and nothing is sent.
 
   wirewatch match --config F --topic xinjiang-beat feed.xml https://example.org/rss
   wirewatch match --config F --stored --days 3 --matches-only
-  wirewatch match --config F --topic xinjiang-beat --explain 6f0c1d…   # why (not)?`, stderr)
+  wirewatch match --config F --explain https://example.org/story     # why didn't I get this?
+  wirewatch match --config F --topic xinjiang-beat --explain 6f0c1d… feed.xml`, stderr)
 	path := configFlag(fs)
 	var topicIDs listFlag
 	fs.Var(&topicIDs, "topic", "topic id to run (repeat or comma-separate; default: every topic)")
 	stored := fs.Bool("stored", false, "run over items stored in the database")
-	days := fs.Int("days", 7, "with --stored: how many days back")
+	days := fs.Int("days", 7, "with --stored, or --explain by guid or link: how many days back")
 	asJSON := fs.Bool("json", false, "print one JSON object per item and topic")
-	explain := fs.String("explain", "", "explain in full why the item with this id did or did not match")
+	explain := fs.String("explain", "", "explain in full why an item did or did not match, and what was done with it: its id, guid or link")
 	matchesOnly := fs.Bool("matches-only", false, "print only items that match")
 	inputs, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -87,7 +88,7 @@ Nothing is stored and nothing is sent.
 		}
 		defer st.Close()
 	}
-	if *stored {
+	if *stored && *explain == "" {
 		its, err := st.ItemsSince(ctx, time.Now().AddDate(0, 0, -*days), nil, 0)
 		if err != nil {
 			return err
@@ -98,7 +99,11 @@ Nothing is stored and nothing is sent.
 	}
 
 	if *explain != "" {
-		return explainItem(ctx, stdout, ix, topics, items, st, *explain)
+		var es explainStore
+		if st != nil {
+			es = st
+		}
+		return explainItem(ctx, stdout, cfg, ix, topics, items, es, *explain, *days)
 	}
 
 	matched := map[string]int{}
@@ -266,39 +271,6 @@ func writeVerdictJSON(w io.Writer, t news.Topic, in inputItem, v match.Verdict) 
 		"snippet":   v.Snippet,
 		"marks":     marks,
 	})
-}
-
-// explainItem prints the full explanation of one item for each topic.
-func explainItem(ctx context.Context, w io.Writer, ix *match.Index, topics []news.Topic, items []inputItem, st appStore, id string) error {
-	var found *inputItem
-	for i := range items {
-		if items[i].item.ID == id {
-			found = &items[i]
-			break
-		}
-	}
-	if found == nil && st != nil {
-		it, title, err := st.Item(ctx, id)
-		if err != nil {
-			if errors.Is(err, news.ErrNotFound) {
-				return usageError{fmt.Errorf("no item with id %q (ids are printed by 'wirewatch match' and in the feeds as urn:wirewatch:item:<id>)", id)}
-			}
-			return err
-		}
-		found = &inputItem{item: it, origin: title}
-	}
-	if found == nil {
-		return usageError{fmt.Errorf("no item with id %q among the given inputs", id)}
-	}
-	fmt.Fprintf(w, "Item %s  %q\n  from %s\n  link %s\n\n", found.item.ID, found.item.Title, found.origin, found.item.Link)
-	for _, t := range topics {
-		_, text, err := ix.Explain(t.ID, found.item)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "Topic %s (%s)\n%s\n\n", t.ID, t.Title, indent(strings.TrimRight(text, "\n"), "  "))
-	}
-	return nil
 }
 
 func indent(s, prefix string) string {

@@ -1,0 +1,359 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"wirewatch/match"
+	"wirewatch/news"
+	"wirewatch/store"
+)
+
+// 'wirewatch match --explain REF' answers "why didn't I get this?". A
+// reporter holds an article's link (or its guid, or the id a feed or alert
+// shows), so REF may be any of them. For a stored item the answer does
+// not stop at the query: the item may have matched and been alerted (to
+// which webhooks, delivered or not and why), been the later sighting of a
+// story another outlet broke, been part of a new source's backlog, or
+// matched a topic that has changed since.
+
+// itemURN is how feeds name an item (the guid of topic feed entries).
+const itemURN = "urn:wirewatch:item:"
+
+// explainStore is what explaining a stored item needs.
+type explainStore interface {
+	Item(ctx context.Context, id string) (news.Item, string, error)
+	FindItems(ctx context.Context, ref string, since time.Time) ([]string, error)
+	ItemMatches(ctx context.Context, itemID string, topicIDs []string) ([]news.Match, error)
+	Deliveries(ctx context.Context, f store.DeliveryFilter) ([]news.Delivery, error)
+	WebhookStates(ctx context.Context) ([]news.WebhookState, error)
+}
+
+// sameItem reports whether ref names it: its id, its feed key (guid), or
+// its link, spelled as stored or as the same article (news.CanonicalURL).
+func sameItem(it news.Item, ref string) bool {
+	if it.ID == ref || (it.Key != "" && it.Key == ref) || (it.Link != "" && it.Link == ref) {
+		return true
+	}
+	c := news.CanonicalURL(ref)
+	return c != "" && news.CanonicalURL(it.Link) == c
+}
+
+// findStoredItems returns the stored items ref names, with their sources'
+// titles: by id; else by the ids the configured sources would give an
+// entry keyed by ref (any age); else by guid or link among the items
+// fetched since.
+func findStoredItems(ctx context.Context, st explainStore, cfg *Config, ref string, since time.Time) ([]inputItem, error) {
+	get := func(id string) (inputItem, bool, error) {
+		it, title, err := st.Item(ctx, id)
+		if errors.Is(err, news.ErrNotFound) {
+			return inputItem{}, false, nil
+		}
+		return inputItem{item: it, origin: title}, err == nil, err
+	}
+	if in, ok, err := get(ref); ok || err != nil {
+		return []inputItem{in}, err
+	}
+	keys := []string{ref}
+	if u, err := url.Parse(ref); err == nil && u.Host != "" {
+		// Sources key a guid-less entry by its link with the host lowercased.
+		c := *u
+		c.Host, c.User = strings.ToLower(c.Host), nil
+		if k := c.String(); k != ref {
+			keys = append(keys, k)
+		}
+	}
+	var out []inputItem
+	seen := map[string]bool{}
+	add := func(id string) error {
+		if seen[id] {
+			return nil
+		}
+		seen[id] = true
+		in, ok, err := get(id)
+		if ok {
+			out = append(out, in)
+		}
+		return err
+	}
+	for _, s := range cfg.Sources {
+		for _, k := range keys {
+			if err := add(news.ItemID(s.Source.ID, k)); err != nil {
+				return nil, err
+			}
+			if err := add(news.LegacyItemID(s.Source.ID, k)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	ids, err := st.FindItems(ctx, ref, since)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if err := add(id); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// explainItem prints, for each item ref names, each topic's full
+// explanation and, for a stored item, what wirewatch did with it.
+func explainItem(ctx context.Context, w io.Writer, cfg *Config, ix *match.Index, topics []news.Topic, items []inputItem, st explainStore, ref string, days int) error {
+	ref = strings.TrimPrefix(strings.TrimSpace(ref), itemURN)
+	var found []inputItem
+	for _, in := range items {
+		if sameItem(in.item, ref) {
+			found = append(found, in)
+		}
+	}
+	if len(items) > 0 || st == nil {
+		if len(found) == 0 {
+			return usageError{fmt.Errorf("no item %q among the given inputs (give its id, guid or link)", ref)}
+		}
+		return printExplanations(ctx, w, cfg, ix, topics, found, nil)
+	}
+	found, err := findStoredItems(ctx, st, cfg, ref, time.Now().AddDate(0, 0, -days))
+	if err != nil {
+		return err
+	}
+	if len(found) == 0 {
+		return notStoredError(cfg, ref, days)
+	}
+	return printExplanations(ctx, w, cfg, ix, topics, found, st)
+}
+
+// notStoredError says what it means that no stored item is ref, and what
+// to try next.
+func notStoredError(cfg *Config, ref string, days int) error {
+	return usageError{fmt.Errorf(`no stored item has the id, guid or link %q: none of the %d sources carried it
+in the last %d days (--days looks further back). Either no source publishes it (add the outlet's
+feed), or retention has removed it. To try the topics on a feed that carries it:
+  wirewatch match --config %s --explain %s FEED-URL`, ref, len(cfg.Sources), days, cfg.Path, ref)}
+}
+
+func printExplanations(ctx context.Context, w io.Writer, cfg *Config, ix *match.Index, topics []news.Topic, found []inputItem, st explainStore) error {
+	var hooks map[string]news.WebhookState
+	if st != nil {
+		states, err := st.WebhookStates(ctx)
+		if err != nil {
+			return err
+		}
+		hooks = make(map[string]news.WebhookState, len(states))
+		for _, s := range states {
+			hooks[s.WebhookID] = s
+		}
+	}
+	for n, in := range found {
+		if n > 0 {
+			fmt.Fprintln(w)
+		}
+		it := in.item
+		fmt.Fprintf(w, "Item %s  %q\n  from %s\n", it.ID, it.Title, in.origin)
+		if !it.FetchedAt.IsZero() {
+			fmt.Fprintf(w, "  fetched %s\n", when(it.FetchedAt))
+		}
+		fmt.Fprintf(w, "  link %s\n", it.Link)
+		ids := make([]string, len(topics))
+		for i, t := range topics {
+			ids[i] = t.ID
+		}
+		stored := map[string]news.Match{}
+		if st != nil {
+			ms, err := st.ItemMatches(ctx, it.ID, ids)
+			if err != nil {
+				return err
+			}
+			for _, m := range ms {
+				stored[m.TopicID] = m
+			}
+		}
+		for _, t := range topics {
+			matched, text, err := ix.Explain(t.ID, it)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "\nTopic %s (%s)\n%s\n", t.ID, t.Title, indent(strings.TrimRight(text, "\n"), "  "))
+			if st == nil {
+				continue
+			}
+			m, ok := stored[t.ID]
+			fmt.Fprintln(w, "  What wirewatch did:")
+			if err := printOutcome(ctx, w, cfg, st, hooks, t, it, m, ok, matched); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// printOutcome says what became of the stored item in topic t: m is its
+// stored match (ok false: none), matchedNow the verdict of the topic as
+// configured now.
+func printOutcome(ctx context.Context, w io.Writer, cfg *Config, st explainStore, hooks map[string]news.WebhookState,
+	t news.Topic, it news.Item, m news.Match, ok, matchedNow bool) error {
+	say := func(format string, args ...any) { fmt.Fprintf(w, "    "+format+"\n", args...) }
+	switch {
+	case !ok && !matchedNow:
+		say("nothing: the item does not match this topic, so it is not in its feed and no alert was sent.")
+		return nil
+	case !ok:
+		say("nothing yet: the item did not match this topic when it was fetched, but the topic as configured now")
+		say("matches it, so the topic has changed since. When wirewatch next starts it backfills the topic's feed")
+		say("from items fetched in the last %s, without alerts.", humanDuration(t.Backfill))
+		return nil
+	}
+	if !matchedNow {
+		say("(it matched when it was fetched; the topic as configured now would not match it: it has changed since)")
+	}
+	switch {
+	case m.Baseline:
+		say("matched %s, score %s, on its source's first fetch: it is in the topic's feed but was never", when(m.MatchedAt), score(m.Score))
+		say("alerted, so that adding a source does not flood the desk with its backlog.")
+		return nil
+	case m.DuplicateOf != "":
+		first, src, err := st.Item(ctx, m.DuplicateOf)
+		name := m.DuplicateOf
+		if err == nil {
+			name = fmt.Sprintf("%s %q (%s, %s)", first.ID, first.Title, src, first.Link)
+		} else if !errors.Is(err, news.ErrNotFound) {
+			return err
+		}
+		say("matched %s, score %s, as a later sighting of a story this topic had already matched:", when(m.MatchedAt), score(m.Score))
+		say("  %s", name)
+		say("so it was not alerted on its own: it is listed under that item as \"also reported by\".")
+		ds, err := st.Deliveries(ctx, store.DeliveryFilter{TopicID: t.ID, ItemID: m.DuplicateOf, Limit: 1000})
+		if err != nil {
+			return err
+		}
+		var firsts, updates []news.Delivery
+		for _, d := range ds {
+			switch {
+			case d.EventType == news.EventMatchCreated:
+				firsts = append(firsts, d)
+			case d.Update != nil && d.Update.Kind == news.UpdateAlsoReported && d.Update.Sighting != nil && d.Update.Sighting.ItemID == it.ID:
+				updates = append(updates, d)
+			}
+		}
+		say("The first sighting's alert:")
+		printDeliveries(w, cfg, hooks, t.ID, firsts, "      ")
+		if len(updates) > 0 {
+			say("The \"also reported\" update about this item:")
+			printDeliveries(w, cfg, hooks, "", updates, "      ")
+		}
+		return nil
+	}
+	say("matched %s, score %s, and alerted:", when(m.MatchedAt), score(m.Score))
+	ds, err := st.Deliveries(ctx, store.DeliveryFilter{TopicID: t.ID, ItemID: it.ID, Limit: 1000})
+	if err != nil {
+		return err
+	}
+	var created []news.Delivery
+	for _, d := range ds {
+		if d.EventType == news.EventMatchCreated {
+			created = append(created, d)
+		}
+	}
+	printDeliveries(w, cfg, hooks, t.ID, created, "      ")
+	return nil
+}
+
+// printDeliveries prints a line per delivery, and, when topicID is set, a
+// line per configured webhook that has none: whether it does not take the
+// topic or was added after the alert was queued.
+func printDeliveries(w io.Writer, cfg *Config, hooks map[string]news.WebhookState, topicID string, ds []news.Delivery, pad string) {
+	has := map[string]bool{}
+	for _, d := range ds {
+		has[d.WebhookID] = true
+		fmt.Fprintf(w, "%s%-14s %s\n", pad, d.WebhookID, deliveryOutcome(cfg, hooks[d.WebhookID], d))
+	}
+	if topicID == "" {
+		return
+	}
+	for _, h := range cfg.Webhooks {
+		switch {
+		case has[h.ID]:
+		case !h.Wants(topicID):
+			fmt.Fprintf(w, "%s%-14s not sent: this webhook takes only the topics %s\n", pad, h.ID, strings.Join(h.Topics, ", "))
+		default:
+			fmt.Fprintf(w, "%s%-14s not sent: no alert was queued for it (was it added to the config after the match?)\n", pad, h.ID)
+		}
+	}
+	if len(ds) == 0 && len(cfg.Webhooks) == 0 {
+		fmt.Fprintf(w, "%sno webhooks are configured: the match is in the topic's feed only\n", pad)
+	}
+}
+
+// deliveryOutcome describes one delivery's state in words, with what to
+// do about it.
+func deliveryOutcome(cfg *Config, hook news.WebhookState, d news.Delivery) string {
+	retry := fmt.Sprintf("replay: wirewatch deliveries retry --config %s %s", cfg.Path, d.ID)
+	var s string
+	switch d.Status {
+	case news.DeliveryDelivered:
+		s = fmt.Sprintf("delivered %s (%s)", when(d.DeliveredAt), count(d.Attempts, "attempt", "attempts"))
+	case news.DeliveryPending:
+		if d.Attempts == 0 {
+			s = fmt.Sprintf("queued %s, not sent yet", when(d.CreatedAt))
+		} else {
+			s = fmt.Sprintf("not delivered yet: %s failed (%s); next attempt %s",
+				count(d.Attempts, "attempt", "attempts"), lastError(d), when(d.NextAttempt))
+		}
+	case news.DeliveryHeld:
+		s = fmt.Sprintf("held by noise control since %s (%s): it goes out in the next digest", when(d.HeldAt), d.HoldReason)
+	case news.DeliveryDigested:
+		s = fmt.Sprintf("sent in digest %s (%s)", d.DigestID, d.HoldReason)
+	case news.DeliveryFailed:
+		s = fmt.Sprintf("refused by the receiver (%s), not retried; %s", lastError(d), retry)
+	case news.DeliveryDead:
+		s = fmt.Sprintf("given up after %s (%s); %s", count(d.Attempts, "attempt", "attempts"), lastError(d), retry)
+	default:
+		s = string(d.Status)
+	}
+	if !hook.DisabledAt.IsZero() && d.Status == news.DeliveryPending {
+		s += fmt.Sprintf("; the webhook is disabled since %s (%s): wirewatch webhooks enable --config %s %s",
+			when(hook.DisabledAt), hook.DisabledReason, cfg.Path, d.WebhookID)
+	}
+	return s
+}
+
+// when formats a time for a reader: local, to the second, with its zone.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "(unknown time)"
+	}
+	return t.Local().Format("2006-01-02 15:04:05 MST")
+}
+
+// humanDuration prints whole days as days ("7 days"), else as Go does.
+func humanDuration(d time.Duration) string {
+	if d > 0 && d%(24*time.Hour) == 0 {
+		return count(int(d/(24*time.Hour)), "day", "days")
+	}
+	return d.String()
+}
+
+// count is n with its noun: "1 attempt", "3 attempts".
+func count(n int, one, many string) string {
+	return fmt.Sprintf("%d %s", n, plural(n, one, many))
+}
+
+// score prints a score as the match command does: one decimal.
+func score(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
+
+// lastError is a delivery's last error without the prefix naming its
+// webhook, which the line it is printed on already shows.
+func lastError(d news.Delivery) string {
+	e := strings.TrimPrefix(d.LastError, fmt.Sprintf("alert: webhook %q", d.WebhookID))
+	return oneLine(strings.TrimPrefix(e, ": "), 100)
+}
