@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -57,7 +58,25 @@ type scores struct {
 }
 
 func (s scores) String() string {
-	return fmt.Sprintf("precision %.3f  recall %.3f  F1 %.3f  (tp %d, fp %d, fn %d)", s.precision, s.recall, s.f1, s.tp, s.fp, s.fn)
+	pl, ph := wilson(s.tp, s.tp+s.fp)
+	rl, rh := wilson(s.tp, s.tp+s.fn)
+	return fmt.Sprintf("precision %.3f [%.2f–%.2f]  recall %.3f [%.2f–%.2f]  F1 %.3f  (tp %d, fp %d, fn %d)",
+		s.precision, pl, ph, s.recall, rl, rh, s.f1, s.tp, s.fp, s.fn)
+}
+
+// wilson is the 95 % Wilson score interval of the proportion k/n: with
+// ~130 labelled items a figure measured here is an estimate, and the
+// interval is the range a held-out set of the same kind would plausibly
+// give.
+func wilson(k, n int) (lo, hi float64) {
+	if n == 0 {
+		return 0, 1
+	}
+	const z = 1.959964
+	p, nf := float64(k)/float64(n), float64(n)
+	centre := (p + z*z/(2*nf)) / (1 + z*z/nf)
+	half := z / (1 + z*z/nf) * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf))
+	return centre - half, centre + half
 }
 
 // evaluate runs one topic over the labelled items, as a feed reader sees
@@ -143,5 +162,17 @@ func TestRelevanceOfExampleTopics(t *testing.T) {
 	}
 	if b.f1 <= base.f1 {
 		t.Errorf("beat topic F1 %.3f does not beat the keyword baseline's %.3f", b.f1, base.f1)
+	}
+}
+
+func TestWilsonInterval(t *testing.T) {
+	for _, c := range []struct {
+		k, n   int
+		lo, hi float64
+	}{{5, 10, 0.2366, 0.7634}, {0, 10, 0, 0.2775}, {125, 137, 0.8531, 0.9492}} {
+		lo, hi := wilson(c.k, c.n)
+		if math.Abs(lo-c.lo) > 5e-4 || math.Abs(hi-c.hi) > 5e-4 {
+			t.Errorf("wilson(%d, %d) = [%.4f, %.4f], want [%.4f, %.4f]", c.k, c.n, lo, hi, c.lo, c.hi)
+		}
 	}
 }
