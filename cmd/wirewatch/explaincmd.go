@@ -107,9 +107,39 @@ func findStoredItems(ctx context.Context, st explainStore, cfg *Config, ref stri
 	return out, nil
 }
 
-// explainItem prints, for each item ref names, each topic's full
-// explanation and, for a stored item, what wirewatch did with it.
-func explainItem(ctx context.Context, w io.Writer, cfg *Config, ix *match.Index, topics []news.Topic, items []inputItem, st explainStore, ref string, days int) error {
+// explainer answers "why (didn't I get) this?" for the CLI and the web
+// page.
+type explainer struct {
+	cfg    *Config
+	ix     *match.Index
+	topics []news.Topic
+	// st is the store to look items up in and read what was done with
+	// them; nil when items are looked up among given inputs only.
+	st explainStore
+	// days bounds the search by guid or link (the newest items first).
+	days int
+	// hints adds the commands an operator would run next (try a feed,
+	// replay a delivery, re-enable a webhook). The web page, read by
+	// reporters, leaves them out, and with them the config's path.
+	hints bool
+}
+
+// errNotStored is an explained "not found": no stored item is ref.
+type errNotStored struct {
+	ref           string
+	sources, days int
+}
+
+func (e errNotStored) Error() string {
+	return fmt.Sprintf(`no stored item has the id, guid or link %q: none of the %d sources carried it
+in the last %d days. Either no source publishes it (add the outlet's feed), or retention has
+removed it.`, e.ref, e.sources, e.days)
+}
+
+// explain prints, for each item ref names, each topic's full explanation
+// and, for a stored item, what wirewatch did with it. items are the given
+// inputs: when there are any, ref is looked up among them only.
+func (e explainer) explain(ctx context.Context, w io.Writer, items []inputItem, ref string) error {
 	ref = strings.TrimPrefix(strings.TrimSpace(ref), itemURN)
 	var found []inputItem
 	for _, in := range items {
@@ -117,32 +147,31 @@ func explainItem(ctx context.Context, w io.Writer, cfg *Config, ix *match.Index,
 			found = append(found, in)
 		}
 	}
-	if len(items) > 0 || st == nil {
+	if len(items) > 0 || e.st == nil {
 		if len(found) == 0 {
 			return usageError{fmt.Errorf("no item %q among the given inputs (give its id, guid or link)", ref)}
 		}
-		return printExplanations(ctx, w, cfg, ix, topics, found, nil)
+		e.st = nil // inputs: nothing stored to report
+		return e.printExplanations(ctx, w, found)
 	}
-	found, err := findStoredItems(ctx, st, cfg, ref, time.Now().AddDate(0, 0, -days))
+	found, err := findStoredItems(ctx, e.st, e.cfg, ref, time.Now().AddDate(0, 0, -e.days))
 	if err != nil {
 		return err
 	}
 	if len(found) == 0 {
-		return notStoredError(cfg, ref, days)
+		nf := errNotStored{ref: ref, sources: len(e.cfg.Sources), days: e.days}
+		if !e.hints {
+			return nf
+		}
+		return usageError{fmt.Errorf(`%w
+Search further back with --days. To try the topics on a feed that carries it:
+  wirewatch match --config %s --explain %s FEED-URL`, nf, e.cfg.Path, ref)}
 	}
-	return printExplanations(ctx, w, cfg, ix, topics, found, st)
+	return e.printExplanations(ctx, w, found)
 }
 
-// notStoredError says what it means that no stored item is ref, and what
-// to try next.
-func notStoredError(cfg *Config, ref string, days int) error {
-	return usageError{fmt.Errorf(`no stored item has the id, guid or link %q: none of the %d sources carried it
-in the last %d days (--days looks further back). Either no source publishes it (add the outlet's
-feed), or retention has removed it. To try the topics on a feed that carries it:
-  wirewatch match --config %s --explain %s FEED-URL`, ref, len(cfg.Sources), days, cfg.Path, ref)}
-}
-
-func printExplanations(ctx context.Context, w io.Writer, cfg *Config, ix *match.Index, topics []news.Topic, found []inputItem, st explainStore) error {
+func (e explainer) printExplanations(ctx context.Context, w io.Writer, found []inputItem) error {
+	st, topics := e.st, e.topics
 	var hooks map[string]news.WebhookState
 	if st != nil {
 		states, err := st.WebhookStates(ctx)
@@ -179,7 +208,7 @@ func printExplanations(ctx context.Context, w io.Writer, cfg *Config, ix *match.
 			}
 		}
 		for _, t := range topics {
-			matched, text, err := ix.Explain(t.ID, it)
+			matched, text, err := e.ix.Explain(t.ID, it)
 			if err != nil {
 				return err
 			}
@@ -189,7 +218,7 @@ func printExplanations(ctx context.Context, w io.Writer, cfg *Config, ix *match.
 			}
 			m, ok := stored[t.ID]
 			fmt.Fprintln(w, "  What wirewatch did:")
-			if err := printOutcome(ctx, w, cfg, st, hooks, t, it, m, ok, matched); err != nil {
+			if err := e.printOutcome(ctx, w, hooks, t, it, m, ok, matched); err != nil {
 				return err
 			}
 		}
@@ -200,8 +229,9 @@ func printExplanations(ctx context.Context, w io.Writer, cfg *Config, ix *match.
 // printOutcome says what became of the stored item in topic t: m is its
 // stored match (ok false: none), matchedNow the verdict of the topic as
 // configured now.
-func printOutcome(ctx context.Context, w io.Writer, cfg *Config, st explainStore, hooks map[string]news.WebhookState,
+func (e explainer) printOutcome(ctx context.Context, w io.Writer, hooks map[string]news.WebhookState,
 	t news.Topic, it news.Item, m news.Match, ok, matchedNow bool) error {
+	st := e.st
 	say := func(format string, args ...any) { fmt.Fprintf(w, "    "+format+"\n", args...) }
 	switch {
 	case !ok && !matchedNow:
@@ -246,10 +276,10 @@ func printOutcome(ctx context.Context, w io.Writer, cfg *Config, st explainStore
 			}
 		}
 		say("The first sighting's alert:")
-		printDeliveries(w, cfg, hooks, t.ID, firsts, "      ")
+		e.printDeliveries(w, hooks, t.ID, firsts, "      ")
 		if len(updates) > 0 {
 			say("The \"also reported\" update about this item:")
-			printDeliveries(w, cfg, hooks, "", updates, "      ")
+			e.printDeliveries(w, hooks, "", updates, "      ")
 		}
 		return nil
 	}
@@ -264,23 +294,23 @@ func printOutcome(ctx context.Context, w io.Writer, cfg *Config, st explainStore
 			created = append(created, d)
 		}
 	}
-	printDeliveries(w, cfg, hooks, t.ID, created, "      ")
+	e.printDeliveries(w, hooks, t.ID, created, "      ")
 	return nil
 }
 
 // printDeliveries prints a line per delivery, and, when topicID is set, a
 // line per configured webhook that has none: whether it does not take the
 // topic or was added after the alert was queued.
-func printDeliveries(w io.Writer, cfg *Config, hooks map[string]news.WebhookState, topicID string, ds []news.Delivery, pad string) {
+func (e explainer) printDeliveries(w io.Writer, hooks map[string]news.WebhookState, topicID string, ds []news.Delivery, pad string) {
 	has := map[string]bool{}
 	for _, d := range ds {
 		has[d.WebhookID] = true
-		fmt.Fprintf(w, "%s%-14s %s\n", pad, d.WebhookID, deliveryOutcome(cfg, hooks[d.WebhookID], d))
+		fmt.Fprintf(w, "%s%-14s %s\n", pad, d.WebhookID, e.deliveryOutcome(hooks[d.WebhookID], d))
 	}
 	if topicID == "" {
 		return
 	}
-	for _, h := range cfg.Webhooks {
+	for _, h := range e.cfg.Webhooks {
 		switch {
 		case has[h.ID]:
 		case !h.Wants(topicID):
@@ -289,15 +319,18 @@ func printDeliveries(w io.Writer, cfg *Config, hooks map[string]news.WebhookStat
 			fmt.Fprintf(w, "%s%-14s not sent: no alert was queued for it (was it added to the config after the match?)\n", pad, h.ID)
 		}
 	}
-	if len(ds) == 0 && len(cfg.Webhooks) == 0 {
+	if len(ds) == 0 && len(e.cfg.Webhooks) == 0 {
 		fmt.Fprintf(w, "%sno webhooks are configured: the match is in the topic's feed only\n", pad)
 	}
 }
 
 // deliveryOutcome describes one delivery's state in words, with what to
 // do about it.
-func deliveryOutcome(cfg *Config, hook news.WebhookState, d news.Delivery) string {
-	retry := fmt.Sprintf("replay: wirewatch deliveries retry --config %s %s", cfg.Path, d.ID)
+func (e explainer) deliveryOutcome(hook news.WebhookState, d news.Delivery) string {
+	retry := "it can be replayed"
+	if e.hints {
+		retry = fmt.Sprintf("replay: wirewatch deliveries retry --config %s %s", e.cfg.Path, d.ID)
+	}
 	var s string
 	switch d.Status {
 	case news.DeliveryDelivered:
@@ -321,8 +354,10 @@ func deliveryOutcome(cfg *Config, hook news.WebhookState, d news.Delivery) strin
 		s = string(d.Status)
 	}
 	if !hook.DisabledAt.IsZero() && d.Status == news.DeliveryPending {
-		s += fmt.Sprintf("; the webhook is disabled since %s (%s): wirewatch webhooks enable --config %s %s",
-			when(hook.DisabledAt), hook.DisabledReason, cfg.Path, d.WebhookID)
+		s += fmt.Sprintf("; the webhook is disabled since %s (%s)", when(hook.DisabledAt), hook.DisabledReason)
+		if e.hints {
+			s += fmt.Sprintf(": wirewatch webhooks enable --config %s %s", e.cfg.Path, d.WebhookID)
+		}
 	}
 	return s
 }

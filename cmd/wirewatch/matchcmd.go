@@ -99,11 +99,11 @@ Nothing is stored and nothing is sent.
 	}
 
 	if *explain != "" {
-		var es explainStore
+		e := explainer{cfg: cfg, ix: ix, topics: topics, days: *days, hints: true}
 		if st != nil {
-			es = st
+			e.st = st
 		}
-		return explainItem(ctx, stdout, cfg, ix, topics, items, es, *explain, *days)
+		return e.explain(ctx, stdout, items, *explain)
 	}
 
 	matched := map[string]int{}
