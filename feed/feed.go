@@ -69,6 +69,13 @@ type Options struct {
 	// Last-Modified from lying about the future (RFC 9110 §8.8.2.1) when a
 	// source publishes future-dated items; rendering never reads it.
 	Now func() time.Time
+	// Explain, when set, serves the "Why didn't I get this?" page (GET
+	// /why?item=REF): a reporter pastes the link of an item they expected
+	// (or its guid, or its id) and reads, per topic, why it did or did not
+	// match and what was done with it. It returns that as plain text;
+	// found is false when no stored item is ref, and text then says why.
+	// An error is a failure to answer, logged and not shown.
+	Explain func(ctx context.Context, ref string) (text string, found bool, err error)
 }
 
 // Format names accepted by Render, which are also the feed URLs' extensions.

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"wirewatch/news"
 )
@@ -42,6 +43,7 @@ type handler struct {
 //	GET /feeds/{topic}.json  JSON Feed 1.1 (application/feed+json; charset=utf-8)
 //	GET /                    an HTML index: every topic, its definition and feeds, its latest 10 matches
 //	GET /topics/{topic}      an HTML page of one topic with its latest matches
+//	GET /why?item=REF        "Why didn't I get this?" (when Options.Explain is set)
 //
 // HEAD works on all of them. Every response carries a strong ETag (a hash
 // of the bytes); feeds also carry Last-Modified (the newest entry's change).
@@ -64,6 +66,9 @@ func NewHandler(l Lister, opts Options) http.Handler {
 	mux.HandleFunc("GET /feeds/{file}", h.serveFeed)
 	mux.HandleFunc("GET /topics/{id}", h.serveTopic)
 	mux.HandleFunc("GET /{$}", h.serveIndex)
+	if opts.Explain != nil {
+		mux.HandleFunc("GET /why", h.serveWhy)
+	}
 	return mux
 }
 
@@ -220,6 +225,11 @@ func (h *handler) serveTopic(w http.ResponseWriter, r *http.Request) {
 // servePage sends an HTML page with a strong ETag. There is no
 // Last-Modified: a page also changes when the configuration does, which no
 // entry's time reflects, so only the bytes can validate it.
+// pageCSP is the pages' Content-Security-Policy: nothing but their own
+// inline style, no scripts, no images, no frames; their one form (Why
+// didn't I get this?) asks this server.
+const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
+
 func servePage(w http.ResponseWriter, r *http.Request, body []byte) {
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/html; charset=utf-8")
@@ -228,9 +238,7 @@ func servePage(w http.ResponseWriter, r *http.Request, body []byte) {
 	// revalidate, which the ETag makes cheap.
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("X-Content-Type-Options", "nosniff")
-	// The pages need nothing but their own inline style: no scripts, no
-	// images, no frames, no forms.
-	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	hdr.Set("Content-Security-Policy", pageCSP)
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
 
@@ -254,4 +262,55 @@ func (h *handler) topicEntries(w http.ResponseWriter, r *http.Request, id string
 		return topic, nil, 0, false
 	}
 	return topic, entries, limit, true
+}
+
+// maxWhyRef bounds what the "Why didn't I get this?" page looks up: a
+// link, a guid or an id, never more.
+const maxWhyRef = 2048
+
+// serveWhy renders the "Why didn't I get this?" page: the form, and for
+// ?item=REF the explanation (404 when no stored item is REF). It is never
+// cached: the answer changes as deliveries go out.
+func (h *handler) serveWhy(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if h.pagesErr != nil {
+		h.opts.Logger.ErrorContext(ctx, "feed: parse page templates", "err", h.pagesErr)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	ref := strings.TrimSpace(r.URL.Query().Get("item"))
+	why := pageWhy{Ref: ref}
+	status := http.StatusOK
+	switch {
+	case ref == "":
+	case len(ref) > maxWhyRef || !utf8.ValidString(ref):
+		status = http.StatusBadRequest
+		why.Ref, why.Text = "", "That is not a link, a guid or an item id: paste the article's link."
+	default:
+		text, found, err := h.opts.Explain(ctx, ref)
+		if err != nil {
+			h.opts.Logger.ErrorContext(ctx, "feed: explain", "item", ref, "err", err)
+			status, why.Text = http.StatusServiceUnavailable, "wirewatch could not answer just now; try again shortly."
+			break
+		}
+		why.Text = text
+		if !found {
+			status = http.StatusNotFound
+		}
+	}
+	var buf bytes.Buffer
+	if err := renderWhyPage(&buf, h.pages, why, h.opts); err != nil {
+		h.opts.Logger.ErrorContext(ctx, "feed: render why page", "err", err)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/html; charset=utf-8")
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Content-Security-Policy", pageCSP)
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(buf.Bytes())
+	}
 }

@@ -82,6 +82,10 @@ type page struct {
 	Topic   *pageTopic
 	Limit   int
 	MoreURL string
+	// WhyURL is the "Why didn't I get this?" page, when it is served; Why
+	// is set on that page.
+	WhyURL string
+	Why    *pageWhy
 }
 
 // parsePages parses the page templates. It is called per handler, not held
@@ -142,12 +146,16 @@ mark{background:var(--mark);color:inherit;padding:0 .1em;border-radius:2px}
 .score{white-space:nowrap}
 .empty{color:var(--muted);font-style:italic;margin:.5rem 0 0}
 .more{margin:.5rem 0 0;font-size:.85rem}
+form.why-form{display:flex;flex-wrap:wrap;gap:.5rem;margin:.5rem 0 0}
+form.why-form input{flex:1 1 20rem;font:inherit;padding:.3rem .5rem;border:1px solid var(--line);border-radius:4px;background:var(--card);color:var(--fg)}
+form.why-form button{font:inherit;padding:.3rem .9rem;border:1px solid var(--link);border-radius:4px;background:var(--link);color:#fff}
+pre.explain{white-space:pre-wrap;font:.85rem/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;margin:.75rem 0 0}
 @media (max-width:40rem){main{padding:.75rem}.topic{padding:.75rem .9rem}dl{grid-template-columns:1fr;gap:0}dd{margin-bottom:.3rem}.feeds a{margin:0 .35rem 0 0}}
 @media (prefers-color-scheme:dark){:root{--fg:#e4e7ec;--muted:#9aa3b2;--line:#2c3340;--bg:#12161d;--card:#1a1f28;--link:#7cb7ff;--mark:#6b5a12;--code:#252c38;--bar:#0b1220}.snip{color:#cfd5de}}
 </style>
 </head>
 <body>
-<header class="bar"><div class="in">{{if .Topic}}<a class="brand" href="{{.HomeURL}}">{{.SiteTitle}}</a>{{else}}<h1 class="brand">{{.SiteTitle}}</h1>{{end}}<p>Each topic is a saved news search: subscribe to one of its feeds in any feed reader to follow new matching items.</p></div></header>
+<header class="bar"><div class="in">{{if or .Topic .Why}}<a class="brand" href="{{.HomeURL}}">{{.SiteTitle}}</a>{{else}}<h1 class="brand">{{.SiteTitle}}</h1>{{end}}<p>Each topic is a saved news search: subscribe to one of its feeds in any feed reader to follow new matching items.</p></div></header>
 <main>
 {{- end}}
 
@@ -204,6 +212,28 @@ mark{background:var(--mark);color:inherit;padding:0 .1em;border-radius:2px}
 {{- else}}
 <p class="empty">No topics are configured.</p>
 {{- end}}
+{{- with .WhyURL}}
+<section class="topic">
+<h2>Why didn't I get this?</h2>
+{{- template "whyform" $}}
+</section>
+{{- end}}
+{{- template "foot" .}}{{end}}
+
+{{- define "whyform"}}
+<form class="why-form" action="{{.WhyURL}}" method="get"><input name="item" type="text" required maxlength="2048" placeholder="Paste the article's link (or its guid, or the item id a feed shows)" aria-label="Article link, guid or item id"{{with .Why}} value="{{.Ref}}"{{end}}><button type="submit">Explain</button></form>
+{{- end}}
+
+{{- define "why"}}{{template "head" .}}
+<section class="topic">
+<h1>Why didn't I get this?</h1>
+<p class="meta">Paste the link of an item you expected from a topic: wirewatch says, for every topic, whether it matched and why, and what was done with it (alerted, and to whom; reported earlier by another outlet; part of a new source's backlog; never fetched).</p>
+{{- template "whyform" .}}
+{{- with .Why}}{{if .Text}}
+<pre class="explain">{{.Text}}</pre>
+{{- end}}{{end}}
+</section>
+<p class="more"><a href="{{.HomeURL}}">← All topics</a></p>
 {{- template "foot" .}}{{end}}
 
 {{- define "topic"}}{{template "head" .}}
@@ -356,7 +386,7 @@ type indexTopic struct {
 }
 
 func renderIndexPage(buf *bytes.Buffer, tmpl *template.Template, topics []indexTopic, opts Options) error {
-	p := page{SiteTitle: opts.Title, HomeURL: opts.homeURL(), Title: opts.Title}
+	p := page{SiteTitle: opts.Title, HomeURL: opts.homeURL(), Title: opts.Title, WhyURL: opts.whyURL()}
 	for _, it := range topics {
 		pt := newPageTopic(it.Topic, it.Entries, it.Unavailable, false, opts)
 		p.Alternates = append(p.Alternates, alternates(pt.Title, pt.Feeds)...)
@@ -379,4 +409,29 @@ func renderTopicPage(buf *bytes.Buffer, tmpl *template.Template, t news.Topic, e
 		p.MoreURL = pt.URL + "?limit=" + strconv.Itoa(min(limit*2, maxLimit))
 	}
 	return tmpl.ExecuteTemplate(buf, "topic", p)
+}
+
+// pageWhy is the "Why didn't I get this?" page's answer: what was asked
+// (shown again in the form) and the explanation, as plain text.
+type pageWhy struct {
+	Ref  string
+	Text string
+}
+
+// whyURL is the "Why didn't I get this?" page, or "" when it is not served.
+func (o Options) whyURL() string {
+	if o.Explain == nil {
+		return ""
+	}
+	return o.BaseURL + "/why"
+}
+
+func renderWhyPage(buf *bytes.Buffer, tmpl *template.Template, why pageWhy, opts Options) error {
+	return tmpl.ExecuteTemplate(buf, "why", page{
+		SiteTitle: opts.Title,
+		HomeURL:   opts.homeURL(),
+		Title:     "Why didn't I get this? · " + opts.Title,
+		WhyURL:    opts.whyURL(),
+		Why:       &why,
+	})
 }

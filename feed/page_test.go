@@ -25,7 +25,7 @@ func checkPage(t *testing.T, r response) (head, body string) {
 	if !strings.HasPrefix(page, "<!DOCTYPE html>\n<html lang=\"en\">") || !strings.HasSuffix(page, "</html>\n") {
 		t.Errorf("not an HTML5 document:\n%s", page)
 	}
-	if csp := r.header.Get("Content-Security-Policy"); csp != "default-src 'none'; style-src 'unsafe-inline'" {
+	if csp := r.header.Get("Content-Security-Policy"); csp != "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'" {
 		t.Errorf("Content-Security-Policy = %q", csp)
 	}
 	if r.header.Get("X-Content-Type-Options") != "nosniff" || r.header.Get("Cache-Control") != "no-cache" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -75,6 +76,10 @@ type app struct {
 	dispatcher *alert.Dispatcher
 	websub     *websub.Subscriber // nil unless websub.enabled
 	instance   string             // this process, in leases
+	// explaining admits one "Why didn't I get this?" page at a time: a
+	// lookup by link reads a week of items, and the page is as public
+	// as the feeds.
+	explaining chan struct{}
 }
 
 func netPolicy(allowPrivate bool) netguard.Policy {
@@ -133,7 +138,7 @@ func newApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error)
 		return nil, err
 	}
 	a := &app{cfg: cfg, logger: logger, store: st, index: index, poller: poller, scheduler: sched, dispatcher: disp, websub: sub,
-		instance: instanceName()}
+		instance: instanceName(), explaining: make(chan struct{}, 1)}
 	if store.IsPostgres(cfg.Database) {
 		sched.Share(st, a.instance, cfg.PollLease)
 		logger.Info("sharing polls with other instances on this database", "instance", a.instance, "lease", cfg.PollLease)
@@ -170,7 +175,7 @@ func (a *app) backfill(ctx context.Context) error {
 func (a *app) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", feed.NewHandler(a.store, feed.Options{
-		BaseURL: a.cfg.BaseURL, Topics: a.cfg.Topics, Logger: a.logger,
+		BaseURL: a.cfg.BaseURL, Topics: a.cfg.Topics, Logger: a.logger, Explain: a.explainPage,
 	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -192,6 +197,34 @@ func (a *app) handler() http.Handler {
 		mux.Handle("/websub/", a.websub.Handler())
 	}
 	return mux
+}
+
+// explainPageWait bounds how long the "Why didn't I get this?" page waits
+// for its turn and its answer.
+const explainPageWait = 20 * time.Second
+
+// explainPage answers the "Why didn't I get this?" page: what 'wirewatch
+// match --explain REF' prints, without the operator's commands.
+func (a *app) explainPage(ctx context.Context, ref string) (text string, found bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, explainPageWait)
+	defer cancel()
+	select {
+	case a.explaining <- struct{}{}:
+		defer func() { <-a.explaining }()
+	case <-ctx.Done():
+		return "", false, fmt.Errorf("explain: waiting for another: %w", ctx.Err())
+	}
+	var buf bytes.Buffer
+	e := explainer{cfg: a.cfg, ix: a.index, topics: a.cfg.Topics, st: a.store, days: 7}
+	err = e.explain(ctx, &buf, nil, ref)
+	var nf errNotStored
+	if errors.As(err, &nf) {
+		return nf.Error(), false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("explain %q: %w", ref, err)
+	}
+	return buf.String(), true, nil
 }
 
 // sourceView is a source's health as the API and CLI show it.

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -116,11 +117,13 @@ func writeConfig(t *testing.T, text string) string {
 	return path
 }
 
-// receiver records every webhook request; fail makes the first N answer 500.
+// receiver records every webhook request; fail makes the first N answer
+// failStatus (500 when unset).
 type receiver struct {
-	mu   sync.Mutex
-	reqs []received
-	fail int
+	mu         sync.Mutex
+	reqs       []received
+	fail       int
+	failStatus int
 }
 
 type received struct {
@@ -135,7 +138,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if rc.fail > 0 {
 		rc.fail--
-		status = http.StatusInternalServerError
+		status = cmp.Or(rc.failStatus, http.StatusInternalServerError)
 	}
 	rc.reqs = append(rc.reqs, received{r.Header.Clone(), body, status})
 	rc.mu.Unlock()

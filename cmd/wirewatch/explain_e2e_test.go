@@ -1,9 +1,11 @@
 package main
 
 import (
+	"net/url"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"wirewatch/news"
 )
@@ -20,7 +22,8 @@ func TestExplainAnswersWhyDidntIGetThis(t *testing.T) {
 	a := outlet{"a", "Outlet A", serveHTTP(t, wireA).URL}
 	b := outlet{"b", "Outlet B", serveHTTP(t, wireB).URL}
 	desk := newStoryDesk(t, a, b)
-	desk.plain.fail = 1000 // the plain receiver is down throughout
+	desk.plain.fail = 1000 // the plain receiver refuses everything
+	desk.plain.failStatus = 400
 
 	explain := func(ref string) (string, int) {
 		t.Helper()
@@ -28,7 +31,7 @@ func TestExplainAnswersWhyDidntIGetThis(t *testing.T) {
 	}
 	run := func() {
 		t.Helper()
-		// Status 1 is expected: the plain webhook's alerts stay pending.
+		// Status 1 is allowed: alerts may still be pending at the deadline.
 		if out, code := runBin(t, nil, "run", "--config", desk.cfg, "--wait", "2s"); code > 1 {
 			t.Fatalf("run: exit %d\n%s", code, out)
 		}
@@ -52,7 +55,7 @@ func TestExplainAnswersWhyDidntIGetThis(t *testing.T) {
 	}
 	for _, want := range []string{
 		news.ItemID("a", "s1"), "from Outlet A", "verdict: matched", "and alerted:",
-		`plain          not delivered yet: 1 attempt failed (answered 500 Internal Server Error`,
+		`plain          refused by the receiver (answered 400 Bad Request: ""), not retried; replay: wirewatch deliveries retry --config ` + desk.cfg + ` msg_`,
 		"updates        delivered ",
 	} {
 		if !strings.Contains(out, want) {
@@ -110,5 +113,45 @@ func TestExplainAnswersWhyDidntIGetThis(t *testing.T) {
 	if code != 2 || !strings.Contains(out, `no stored item has the id, guid or link "https://elsewhere.test/story"`) ||
 		!strings.Contains(out, "none of the 2 sources carried it") {
 		t.Errorf("explain unknown: exit %d, want 2 and why:\n%s", code, out)
+	}
+
+	// A reporter asks the same on the web page, which leaves out the
+	// operator's commands and the config's path.
+	srv := startServer(t, desk.cfg)
+	status, page, _ := srv.get(t, "/why?item="+url.QueryEscape("http://www.wire.test/s1?utm_source=newsletter"))
+	if status != 200 || !strings.Contains(page, "What wirewatch did:") || !strings.Contains(page, "and alerted:") ||
+		!strings.Contains(page, "plain          refused by the receiver (answered 400 Bad Request: &#34;&#34;), not retried; it can be replayed") {
+		t.Errorf("GET /why for s1: status %d:\n%s", status, page)
+	}
+	if strings.Contains(page, "wirewatch deliveries retry") || strings.Contains(page, desk.cfg) {
+		t.Errorf("the web page shows operator commands or the config path:\n%s", page)
+	}
+	if status, page, _ := srv.get(t, "/why?item="+url.QueryEscape("https://elsewhere.test/story")); status != 404 ||
+		!strings.Contains(page, "none of the 2 sources carried it") || strings.Contains(page, "FEED-URL") {
+		t.Errorf("GET /why for an unknown link: status %d:\n%s", status, page)
+	}
+	if _, index, _ := srv.get(t, "/"); !strings.Contains(index, `/why" method="get"><input name="item"`) {
+		t.Errorf("the index page does not offer the why form:\n%s", index)
+	}
+}
+
+func TestBackfilledTellsABackfillFromAFirstFetch(t *testing.T) {
+	fetched := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		matched time.Time
+		want    bool
+	}{
+		{fetched.Add(2 * time.Second), false},          // the poll that fetched it
+		{fetched.Add(backfillGap), false},              // still within reach of one poll
+		{fetched.Add(backfillGap + time.Second), true}, // a later backfill
+		{fetched.Add(72 * time.Hour), true},
+	} {
+		it := news.Item{FetchedAt: fetched}
+		if got := backfilled(it, news.Match{MatchedAt: c.matched, Baseline: true}); got != c.want {
+			t.Errorf("matched %v after the fetch: backfilled = %v, want %v", c.matched.Sub(fetched), got, c.want)
+		}
+	}
+	if backfilled(news.Item{}, news.Match{MatchedAt: fetched, Baseline: true}) {
+		t.Errorf("an item with no fetch time is not known to be backfilled")
 	}
 }

@@ -247,9 +247,16 @@ func (e explainer) printOutcome(ctx context.Context, w io.Writer, hooks map[stri
 		say("(it matched when it was fetched; the topic as configured now would not match it: it has changed since)")
 	}
 	switch {
+	case m.Baseline && backfilled(it, m):
+		say("matched %s, score %s, when the topic was added or changed: wirewatch then fills the topic's", when(m.MatchedAt), score(m.Score))
+		say("feed from items already stored, without alerts, so a new topic does not flood the desk with old news.")
+		return nil
 	case m.Baseline:
-		say("matched %s, score %s, on its source's first fetch: it is in the topic's feed but was never", when(m.MatchedAt), score(m.Score))
-		say("alerted, so that adding a source does not flood the desk with its backlog.")
+		// Matched within minutes of its fetch: most likely on its source's
+		// first fetch, but a topic changed right then is backfilled alike.
+		say("matched %s, score %s, on its source's first fetch (or when the topic was added or changed", when(m.MatchedAt), score(m.Score))
+		say("just after): it is in the topic's feed but was never alerted, so that a new source or topic does")
+		say("not flood the desk with its backlog.")
 		return nil
 	case m.DuplicateOf != "":
 		first, src, err := st.Item(ctx, m.DuplicateOf)
@@ -296,6 +303,17 @@ func (e explainer) printOutcome(ctx context.Context, w io.Writer, hooks map[stri
 	}
 	e.printDeliveries(w, hooks, t.ID, created, "      ")
 	return nil
+}
+
+// backfillGap tells backfilled matches from a new source's: a poll
+// matches what it fetched within its own run (seconds, bounded by the fetch
+// timeout), a backfill matches items stored earlier.
+const backfillGap = 5 * time.Minute
+
+// backfilled reports whether baseline match m of it was made by a topic's
+// backfill rather than on its source's first fetch.
+func backfilled(it news.Item, m news.Match) bool {
+	return !it.FetchedAt.IsZero() && m.MatchedAt.Sub(it.FetchedAt) > backfillGap
 }
 
 // printDeliveries prints a line per delivery, and, when topicID is set, a
