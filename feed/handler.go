@@ -173,9 +173,7 @@ func parseLimit(r *http.Request) (int, error) {
 // is shown as such rather than failing the whole page; the error is logged.
 func (h *handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if h.pagesErr != nil {
-		h.opts.Logger.ErrorContext(ctx, "feed: parse page templates", "err", h.pagesErr)
-		http.Error(w, "internal server error", http.StatusInternalServerError)
+	if !h.pagesReady(w, r) {
 		return
 	}
 	topics := make([]indexTopic, 0, len(h.opts.Topics))
@@ -204,9 +202,7 @@ func (h *handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 // matches (?limit=, like the feeds).
 func (h *handler) serveTopic(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if h.pagesErr != nil {
-		h.opts.Logger.ErrorContext(ctx, "feed: parse page templates", "err", h.pagesErr)
-		http.Error(w, "internal server error", http.StatusInternalServerError)
+	if !h.pagesReady(w, r) {
 		return
 	}
 	topic, entries, limit, ok := h.topicEntries(w, r, r.PathValue("id"))
@@ -231,15 +227,30 @@ func (h *handler) serveTopic(w http.ResponseWriter, r *http.Request) {
 const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
 
 func servePage(w http.ResponseWriter, r *http.Request, body []byte) {
-	hdr := w.Header()
-	hdr.Set("Content-Type", "text/html; charset=utf-8")
-	hdr.Set("ETag", etag(body))
 	// Reporters expect a reload to show the newest matches: always
 	// revalidate, which the ETag makes cheap.
-	hdr.Set("Cache-Control", "no-cache")
+	setPageHeaders(w.Header(), "no-cache")
+	w.Header().Set("ETag", etag(body))
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+}
+
+// setPageHeaders sets the headers every HTML page carries.
+func setPageHeaders(hdr http.Header, cacheControl string) {
+	hdr.Set("Content-Type", "text/html; charset=utf-8")
+	hdr.Set("Cache-Control", cacheControl)
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Content-Security-Policy", pageCSP)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+}
+
+// pagesReady reports whether the page templates parsed; when they did not
+// it has logged why and answered 500.
+func (h *handler) pagesReady(w http.ResponseWriter, r *http.Request) bool {
+	if h.pagesErr != nil {
+		h.opts.Logger.ErrorContext(r.Context(), "feed: parse page templates", "err", h.pagesErr)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return false
+	}
+	return true
 }
 
 // topicEntries resolves a topic and its newest entries for a request
@@ -273,9 +284,7 @@ const maxWhyRef = 2048
 // cached: the answer changes as deliveries go out.
 func (h *handler) serveWhy(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if h.pagesErr != nil {
-		h.opts.Logger.ErrorContext(ctx, "feed: parse page templates", "err", h.pagesErr)
-		http.Error(w, "internal server error", http.StatusInternalServerError)
+	if !h.pagesReady(w, r) {
 		return
 	}
 	ref := strings.TrimSpace(r.URL.Query().Get("item"))
@@ -304,11 +313,7 @@ func (h *handler) serveWhy(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal server error", http.StatusInternalServerError)
 		return
 	}
-	hdr := w.Header()
-	hdr.Set("Content-Type", "text/html; charset=utf-8")
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Content-Security-Policy", pageCSP)
+	setPageHeaders(w.Header(), "no-store")
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		w.Write(buf.Bytes())
