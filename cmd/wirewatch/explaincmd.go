@@ -29,6 +29,7 @@ const itemURN = "urn:wirewatch:item:"
 // explainStore is what explaining a stored item needs.
 type explainStore interface {
 	Item(ctx context.Context, id string) (news.Item, string, error)
+	ItemTitles(ctx context.Context, ids []string) (map[string]string, error)
 	FindItems(ctx context.Context, ref string, since time.Time) ([]string, error)
 	ItemMatches(ctx context.Context, itemID string, topicIDs []string) ([]news.Match, error)
 	Deliveries(ctx context.Context, f store.DeliveryFilter) ([]news.Delivery, error)
@@ -69,39 +70,37 @@ func findStoredItems(ctx context.Context, st explainStore, cfg *Config, ref stri
 			keys = append(keys, k)
 		}
 	}
-	var out []inputItem
-	seen := map[string]bool{}
-	add := func(id string) error {
-		if seen[id] {
-			return nil
-		}
-		seen[id] = true
-		in, ok, err := get(id)
-		if ok {
-			out = append(out, in)
-		}
-		return err
-	}
+	// The ids every configured source would give an entry keyed by ref,
+	// asked in one batch: a desk may have thousands of sources.
+	var candidates []string
 	for _, s := range cfg.Sources {
 		for _, k := range keys {
-			if err := add(news.ItemID(s.Source.ID, k)); err != nil {
-				return nil, err
-			}
-			if err := add(news.LegacyItemID(s.Source.ID, k)); err != nil {
-				return nil, err
-			}
+			candidates = append(candidates, news.ItemID(s.Source.ID, k), news.LegacyItemID(s.Source.ID, k))
 		}
 	}
-	if len(out) > 0 {
-		return out, nil
-	}
-	ids, err := st.FindItems(ctx, ref, since)
+	stored, err := st.ItemTitles(ctx, candidates)
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range ids {
-		if err := add(id); err != nil {
+	ids := make([]string, 0, len(stored))
+	for _, id := range candidates {
+		if _, ok := stored[id]; ok {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		if ids, err = st.FindItems(ctx, ref, since); err != nil {
 			return nil, err
+		}
+	}
+	var out []inputItem
+	for _, id := range ids {
+		in, ok, err := get(id)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, in)
 		}
 	}
 	return out, nil
