@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -144,6 +145,21 @@ func benchLarge(b *testing.B, s *Store, n int) {
 		for k := range b.N {
 			if unseen, err := s.UnseenItems(ctx, batches[k%ring]); err != nil || len(unseen) != 5 {
 				b.Fatalf("UnseenItems = %d, %v; want 5", len(unseen), err)
+			}
+		}
+	})
+	// What 'match --explain LINK' and the "Why didn't I get this?" page ask
+	// when the link is no source's key: every item of the last week is
+	// read (201,600 at one item every 3 s) and compared as canonical URLs.
+	week := genFetched(n - 1).Add(-7 * 24 * time.Hour)
+	b.Run("FindItems/week", func(b *testing.B) {
+		for k := range b.N {
+			i := n - 1 - (k*7919)%min(n, 200000)
+			// The link as a reader shares it: another scheme, no "www.".
+			shared := strings.Replace(genItem(i).Link, "https://www.", "http://", 1)
+			ids, err := s.FindItems(ctx, shared, week)
+			if err != nil || !slices.Contains(ids, genID(i)) {
+				b.Fatalf("FindItems(%q) = %v, %v; want %s among them", shared, ids, err, genID(i))
 			}
 		}
 	})

@@ -24,9 +24,11 @@ func testLookupContract(t *testing.T, b backend) {
 		a2 := storyItem("s2", "tag:wire,2025:4711", headline, "https://www.example.org/world/uyghur-report/?utm_source=rss")
 		other := storyItem("s1", "https://example.org/sport", "Cup final goes to extra time after late equaliser", "https://example.org/sport")
 		old := storyItem("s3", "https://example.org/world/uyghur-report", headline, "https://example.org/world/uyghur-report")
+		shouty := storyItem("s3", "tag:wire,2025:4712", headline, "HTTPS://WWW.Example.ORG/world/Exiles")
+		shouty.FetchedAt = at(time.Hour)
 		a1.FetchedAt, a2.FetchedAt, other.FetchedAt = at(2*time.Hour), at(3*time.Hour), at(2*time.Hour)
 		old.FetchedAt = at(-48 * time.Hour)
-		for _, it := range []news.Item{a1, a2, other, old} {
+		for _, it := range []news.Item{a1, a2, other, old, shouty} {
 			mustSave(t, st, news.PollResult{State: testState(it.SourceID), Items: []news.Item{it}})
 		}
 		s := st
@@ -38,6 +40,7 @@ func testLookupContract(t *testing.T, b backend) {
 			{"the link as shared", "http://m.example.org/world/uyghur-report?utm_campaign=x#top", []string{a2.ID, a1.ID}},
 			{"a guid", "tag:wire,2025:4711", []string{a2.ID}},
 			{"another article", "https://example.org/sport", []string{other.ID}},
+			{"a link whose host was written in capitals", "https://example.org/world/Exiles", []string{shouty.ID}},
 			{"unknown", "https://example.org/nothing", nil},
 			{"not a URL", "Xinjiang", nil},
 		} {
