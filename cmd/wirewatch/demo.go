@@ -109,7 +109,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
   feeds      %s/feeds/xinjiang-report.rss
              %s/feeds/xinjiang-report.atom
              %s/feeds/xinjiang-report.json
-  web page   %s/
+  web page   %s/      why didn't I get this? %s/why
   sources    %s/api/sources      deliveries %s/api/deliveries
 
 Sample sources publish a new item every %s; wirewatch polls them every %s.
@@ -117,9 +117,10 @@ The items present at start are the baseline: they fill the feeds but send no
 alerts. Matching items that appear later are delivered to the local receiver,
 which verifies each signature. Watch for a story that a second outlet repeats
 (one story, one alert: the copy is attached to the first) and for a headline
-the publisher corrects (an update event). Ctrl-C stops.
+the publisher corrects (an update event). Paste any item's link into the "why"
+page to see why it was or was not alerted. Ctrl-C stops.
 
-`, cfgPath, cfg.Database, cfg.Topics[0].Title, cfg.Topics[0].Query, base, base, base, base, base, base, *interval, *every)
+`, cfgPath, cfg.Database, cfg.Topics[0].Title, cfg.Topics[0].Query, base, base, base, base, base, base, base, *interval, *every)
 	return a.serve(ctx, ln)
 }
 
