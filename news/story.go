@@ -5,6 +5,7 @@ import (
 	"path"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // trackingParams are query parameters that identify a campaign, a click or
@@ -98,4 +99,51 @@ func TitleKey(title string) string {
 		return ""
 	}
 	return strings.Join(words, " ")
+}
+
+// ItemRef is how a person names an item: its id, its feed key (guid), or
+// its link in any spelling of the same article (CanonicalURL). It is
+// built once per lookup and compared against many stored items.
+type ItemRef struct {
+	ref, canonical string
+	// host is the canonical host: every link of the same article contains
+	// it (case aside), a cheap test that spares most links the parse.
+	host string
+}
+
+// NewItemRef returns the reference ref (surrounding space trimmed).
+func NewItemRef(ref string) ItemRef {
+	r := ItemRef{ref: strings.TrimSpace(ref)}
+	r.canonical = CanonicalURL(r.ref)
+	if r.canonical != "" {
+		host, _, _ := strings.Cut(strings.TrimPrefix(r.canonical, "https://"), "/")
+		r.host, _, _ = strings.Cut(host, "?")
+	}
+	return r
+}
+
+// Names reports whether the reference names the item with this id, key
+// and link.
+func (r ItemRef) Names(id, key, link string) bool {
+	if r.ref == "" {
+		return false
+	}
+	if id == r.ref || key == r.ref || link == r.ref {
+		return true
+	}
+	return r.canonical != "" && containsFold(link, r.host) && CanonicalURL(link) == r.canonical
+}
+
+// containsFold reports whether s contains lower, which is lowercase,
+// ignoring the case of s.
+func containsFold(s, lower string) bool {
+	if strings.Contains(s, lower) {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' || c >= utf8.RuneSelf {
+			return strings.Contains(strings.ToLower(s), lower)
+		}
+	}
+	return false
 }

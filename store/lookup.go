@@ -3,9 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"wirewatch/news"
 )
@@ -33,16 +31,7 @@ func (s *Store) FindItems(ctx context.Context, ref string, since time.Time) ([]s
 }
 
 func (s *Store) findItems(ctx context.Context, ref string, since time.Time) ([]string, error) {
-	canonical := news.CanonicalURL(ref)
-	// Every link that is the same article contains the canonical host
-	// (lowercased, without "www." and the like): a cheap test that spares
-	// most of a week's links from being parsed.
-	host := ""
-	if canonical != "" {
-		host = strings.TrimPrefix(canonical, "https://")
-		host, _, _ = strings.Cut(host, "/")
-		host, _, _ = strings.Cut(host, "?")
-	}
+	named := news.NewItemRef(ref)
 	rows, err := s.db.QueryContext(ctx, `SELECT id, item_key, link FROM items
 		WHERE fetched_at >= $1 ORDER BY fetched_at DESC, id DESC`, since.UnixMilli())
 	if err != nil {
@@ -55,7 +44,8 @@ func (s *Store) findItems(ctx context.Context, ref string, since time.Time) ([]s
 		if err := rows.Scan(&id, &key, &link); err != nil {
 			return nil, err
 		}
-		if key == ref || link == ref || (canonical != "" && containsFold(link, host) && news.CanonicalURL(link) == canonical) {
+		// The id is asked with Item; here only the guid and the link count.
+		if named.Names("", key, link) {
 			ids = append(ids, id)
 		}
 	}
@@ -112,18 +102,4 @@ func (s *Store) itemMatches(ctx context.Context, itemID string, topicIDs []strin
 		}
 	}
 	return out, nil
-}
-
-// containsFold reports whether s contains lower, which is lowercase ASCII
-// or UTF-8, ignoring the case of s.
-func containsFold(s, lower string) bool {
-	if strings.Contains(s, lower) {
-		return true
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; 'A' <= c && c <= 'Z' || c >= utf8.RuneSelf {
-			return strings.Contains(strings.ToLower(s), lower)
-		}
-	}
-	return false
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,16 +35,6 @@ type explainStore interface {
 	ItemMatches(ctx context.Context, itemID string, topicIDs []string) ([]news.Match, error)
 	Deliveries(ctx context.Context, f store.DeliveryFilter) ([]news.Delivery, error)
 	WebhookStates(ctx context.Context) ([]news.WebhookState, error)
-}
-
-// sameItem reports whether ref names it: its id, its feed key (guid), or
-// its link, spelled as stored or as the same article (news.CanonicalURL).
-func sameItem(it news.Item, ref string) bool {
-	if it.ID == ref || (it.Key != "" && it.Key == ref) || (it.Link != "" && it.Link == ref) {
-		return true
-	}
-	c := news.CanonicalURL(ref)
-	return c != "" && news.CanonicalURL(it.Link) == c
 }
 
 // findStoredItems returns the stored items ref names, with their sources'
@@ -140,9 +131,10 @@ removed it.`, e.ref, e.sources, e.days)
 // inputs: when there are any, ref is looked up among them only.
 func (e explainer) explain(ctx context.Context, w io.Writer, items []inputItem, ref string) error {
 	ref = strings.TrimPrefix(strings.TrimSpace(ref), itemURN)
+	named := news.NewItemRef(ref)
 	var found []inputItem
 	for _, in := range items {
-		if sameItem(in.item, ref) {
+		if named.Names(in.item.ID, in.item.Key, in.item.Link) {
 			found = append(found, in)
 		}
 	}
@@ -182,6 +174,10 @@ func (e explainer) printExplanations(ctx context.Context, w io.Writer, found []i
 			hooks[s.WebhookID] = s
 		}
 	}
+	ids := make([]string, len(topics))
+	for i, t := range topics {
+		ids[i] = t.ID
+	}
 	for n, in := range found {
 		if n > 0 {
 			fmt.Fprintln(w)
@@ -192,10 +188,6 @@ func (e explainer) printExplanations(ctx context.Context, w io.Writer, found []i
 			fmt.Fprintf(w, "  fetched %s\n", when(it.FetchedAt))
 		}
 		fmt.Fprintf(w, "  link %s\n", it.Link)
-		ids := make([]string, len(topics))
-		for i, t := range topics {
-			ids[i] = t.ID
-		}
 		stored := map[string]news.Match{}
 		if st != nil {
 			ms, err := st.ItemMatches(ctx, it.ID, ids)
@@ -268,19 +260,13 @@ func (e explainer) printOutcome(ctx context.Context, w io.Writer, hooks map[stri
 		say("matched %s, score %s, as a later sighting of a story this topic had already matched:", when(m.MatchedAt), score(m.Score))
 		say("  %s", name)
 		say("so it was not alerted on its own: it is listed under that item as \"also reported by\".")
-		ds, err := st.Deliveries(ctx, store.DeliveryFilter{TopicID: t.ID, ItemID: m.DuplicateOf, Limit: 1000})
+		firsts, updates, err := e.matchDeliveries(ctx, t.ID, m.DuplicateOf)
 		if err != nil {
 			return err
 		}
-		var firsts, updates []news.Delivery
-		for _, d := range ds {
-			switch {
-			case d.EventType == news.EventMatchCreated:
-				firsts = append(firsts, d)
-			case d.Update != nil && d.Update.Kind == news.UpdateAlsoReported && d.Update.Sighting != nil && d.Update.Sighting.ItemID == it.ID:
-				updates = append(updates, d)
-			}
-		}
+		updates = slices.DeleteFunc(updates, func(d news.Delivery) bool {
+			return d.Update.Kind != news.UpdateAlsoReported || d.Update.Sighting == nil || d.Update.Sighting.ItemID != it.ID
+		})
 		say("The first sighting's alert:")
 		e.printDeliveries(w, hooks, t.ID, firsts, "      ")
 		if len(updates) > 0 {
@@ -290,18 +276,31 @@ func (e explainer) printOutcome(ctx context.Context, w io.Writer, hooks map[stri
 		return nil
 	}
 	say("matched %s, score %s, and alerted:", when(m.MatchedAt), score(m.Score))
-	ds, err := st.Deliveries(ctx, store.DeliveryFilter{TopicID: t.ID, ItemID: it.ID, Limit: 1000})
+	created, _, err := e.matchDeliveries(ctx, t.ID, it.ID)
 	if err != nil {
 		return err
 	}
-	var created []news.Delivery
-	for _, d := range ds {
-		if d.EventType == news.EventMatchCreated {
-			created = append(created, d)
-		}
-	}
 	e.printDeliveries(w, hooks, t.ID, created, "      ")
 	return nil
+}
+
+// matchDeliveries returns the outbox rows of topicID's match of itemID:
+// its alerts (match.created) and its updates (match.updated, with an
+// Update).
+func (e explainer) matchDeliveries(ctx context.Context, topicID, itemID string) (created, updates []news.Delivery, err error) {
+	ds, err := e.st.Deliveries(ctx, store.DeliveryFilter{TopicID: topicID, ItemID: itemID, Limit: 1000})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, d := range ds {
+		switch {
+		case d.EventType == news.EventMatchCreated:
+			created = append(created, d)
+		case d.Update != nil:
+			updates = append(updates, d)
+		}
+	}
+	return created, updates, nil
 }
 
 // backfillGap tells backfilled matches from a new source's: a poll
